@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs one file atomically with its owner and mode. The content arrives
+# base64-encoded in a variable of the step, never as a command-line argument.
+# A file that existed before the first install is kept aside and put back on delete.
+: "${DEST:?}" "${MODE:?}" "${OWNER:?}" "${GROUP:?}" "${CONTENT_B64:?}"
+
+step_create() {
+    mkdir -p "$(dirname "$DEST")"
+    if [ -e "$DEST" ] && [ ! -e "$DEST.wirebot-orig" ] && [ ! -e "$STEP_MARKER" ]; then
+        cp -p "$DEST" "$DEST.wirebot-orig"
+        echo "kept the existing $DEST as $DEST.wirebot-orig"
+    fi
+    tmp=$(mktemp "$DEST.XXXXXX")
+    printf '%s' "$CONTENT_B64" | base64 -d >"$tmp"
+    chown "$OWNER:$GROUP" "$tmp"
+    chmod "$MODE" "$tmp"
+    mv -f "$tmp" "$DEST"
+    echo "installed $DEST ($MODE $OWNER:$GROUP)"
+}
+
+step_delete() {
+    if [ -e "$DEST.wirebot-orig" ]; then
+        mv -f "$DEST.wirebot-orig" "$DEST"
+        echo "restored the original $DEST"
+    else
+        rm -f "$DEST"
+        echo "removed $DEST"
+    fi
+}

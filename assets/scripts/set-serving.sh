@@ -1,0 +1,54 @@
+#!/bin/sh
+# Puts a host in its serving role: the services then the connector when it is
+# the active side; otherwise the connector first, then the services, all
+# disabled so that a host that reboots never reconnects until told.
+# Units whose files changed since the last run are restarted if running
+# (changed_units comes from lib/unit-revisions.sh).
+: "${SERVING:?}" "${SERVICES:?}" "${CONNECTOR:?}" "${UNIT_REVISIONS:?}"
+PRIOR_DIR=/var/lib/wirebot-failover/prior-state
+
+record_prior_state() {
+    mkdir -p "$PRIOR_DIR"
+    for unit in $SERVICES $CONNECTOR; do
+        [ -e "$PRIOR_DIR/$unit" ] && continue
+        printf '%s %s\n' "$(systemctl is-enabled "$unit" 2>/dev/null || true)" \
+            "$(systemctl is-active "$unit" 2>/dev/null || true)" >"$PRIOR_DIR/$unit"
+    done
+}
+
+step_create() {
+    record_prior_state
+    changed=$(changed_units "$UNIT_REVISIONS")
+    systemctl daemon-reload
+    if [ "$SERVING" = yes ]; then
+        # shellcheck disable=SC2086
+        [ -z "$changed" ] || systemctl try-restart $changed
+        # shellcheck disable=SC2086
+        systemctl enable --now $SERVICES
+        systemctl enable --now "$CONNECTOR"
+        echo "serving: $SERVICES, connector $CONNECTOR on"
+    else
+        systemctl disable --now "$CONNECTOR"
+        # shellcheck disable=SC2086
+        systemctl disable --now $SERVICES
+        echo "not serving: connector $CONNECTOR and $SERVICES stopped and disabled"
+    fi
+}
+
+# Undo: the units go back to how they were before the first run.
+step_delete() {
+    systemctl disable --now "$CONNECTOR" 2>/dev/null || true
+    for unit in $SERVICES $CONNECTOR; do
+        prior=$(cat "$PRIOR_DIR/$unit" 2>/dev/null || echo "disabled inactive")
+        case "$prior" in
+        enabled*) systemctl enable "$unit" 2>/dev/null || true ;;
+        *) systemctl disable "$unit" 2>/dev/null || true ;;
+        esac
+        case "$prior" in
+        *" active") systemctl start "$unit" 2>/dev/null || true ;;
+        *) systemctl stop "$unit" 2>/dev/null || true ;;
+        esac
+        rm -f "$PRIOR_DIR/$unit" "$REVISIONS_DIR/$unit"
+    done
+    echo "restored the prior state of $SERVICES $CONNECTOR"
+}

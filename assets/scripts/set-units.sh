@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs (or stops) a set of helper units, restarting those whose files changed
+# (changed_units comes from lib/unit-revisions.sh).
+: "${RUN:?}" "${UNITS:?}" "${UNIT_REVISIONS:?}"
+
+step_create() {
+    changed=$(changed_units "$UNIT_REVISIONS")
+    systemctl daemon-reload
+    if [ "$RUN" = yes ]; then
+        # shellcheck disable=SC2086
+        [ -z "$changed" ] || systemctl try-restart $changed
+        # shellcheck disable=SC2086
+        systemctl enable --now $UNITS
+        echo "running: $UNITS"
+    else
+        # shellcheck disable=SC2086
+        systemctl disable --now $UNITS
+        echo "stopped: $UNITS"
+    fi
+}
+
+step_delete() {
+    # shellcheck disable=SC2086
+    systemctl disable --now $UNITS 2>/dev/null || true
+    for unit in $UNITS; do rm -f "$REVISIONS_DIR/$unit"; done
+    echo "stopped and disabled: $UNITS"
+}

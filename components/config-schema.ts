@@ -1,0 +1,272 @@
+import { z } from "zod";
+
+// Every message says what a good value looks like, because it is shown to the
+// operator verbatim next to the key and the bad value.
+
+export const SERVICE_NAMES = ["gateway", "scoreboard", "mem0", "memory-syncd", "letta"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+export const ARCHITECTURES = ["amd64", "arm64"] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+export const SIDES = ["primary", "standby"] as const;
+export type Side = (typeof SIDES)[number];
+
+const hostnameLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+export const hostname = z
+    .string()
+    .refine(
+        (v) => v.length <= 253 && v.includes(".") && v.split(".").every((label) => hostnameLabel.test(label)),
+        "must be a lower-case DNS name such as helm.example.com",
+    );
+
+const hostAddress = z
+    .string()
+    .refine(
+        (v) => z.ipv4().safeParse(v).success || z.ipv6().safeParse(v).success || hostname.safeParse(v).success,
+        "must be an IP address or a DNS name of the host",
+    );
+
+export const port = z.number().int().min(1).max(65535, "must be a TCP port between 1 and 65535");
+
+export const absolutePath = z
+    .string()
+    .refine((v) => v.startsWith("/"), "must be an absolute path such as /data/wirebot")
+    .refine((v) => !v.split("/").includes(".."), "must not contain '..' segments")
+    .refine((v) => !/[\s'"\\$`]/.test(v), "must not contain spaces, quotes, backslashes, '$' or backticks");
+
+const sshPublicKey = z
+    .string()
+    .regex(
+        /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$/,
+        "must be an OpenSSH public key line such as 'ssh-ed25519 AAAA...' (ssh-keyscan -t ed25519 HOST prints it)",
+    );
+
+const cidr = z
+    .string()
+    .refine(
+        (v) => z.cidrv4().safeParse(v).success || z.cidrv6().safeParse(v).success,
+        "must be a CIDR block such as 203.0.113.7/32",
+    );
+
+const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name such as root or wirebot");
+
+const duration = z
+    .string()
+    .regex(/^[0-9]+(ms|s|m)$/, "must be a duration such as 1s, 500ms or 1m");
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits (sha256sum prints it)");
+
+export const binarySource = z.union([
+    z.strictObject({
+        url: z.url({ protocol: /^https$/, error: "must be an https:// URL of the release binary or tarball" }),
+        sha256,
+    }),
+    z.strictObject({ path: absolutePath }),
+]);
+export type BinarySource = z.infer<typeof binarySource>;
+
+const perArchitecture = z.strictObject({ amd64: binarySource.optional(), arm64: binarySource.optional() });
+export type BinariesPerArchitecture = z.infer<typeof perArchitecture>;
+
+export const sshHost = z.strictObject({
+    host: hostAddress,
+    port: port.default(22),
+    user: unixUser.default("root"),
+    hostKey: sshPublicKey,
+    arch: z.enum(ARCHITECTURES).default("amd64"),
+});
+export type SshHostConfig = z.infer<typeof sshHost>;
+
+const service = z.strictObject({
+    enabled: z.boolean().optional(),
+    execStart: z
+        .string()
+        .refine((v) => v.startsWith("/"), "must start with the absolute path of the program"),
+    user: unixUser.default("wirebot"),
+    workingDirectory: absolutePath.optional(),
+    environmentFile: absolutePath.optional(),
+    port: port.optional(),
+});
+export type ServiceConfig = z.infer<typeof service>;
+
+export const SERVICE_DEFAULTS: Record<ServiceName, ServiceConfig & { unit: string; enabled: boolean }> = {
+    gateway: { unit: "openclaw-gateway", enabled: true, execStart: "/usr/bin/openclaw gateway --port 18789", user: "wirebot", port: 18789 },
+    scoreboard: { unit: "wirebot-scoreboard", enabled: true, execStart: "/data/wirebot/bin/wirebot-scoreboard", user: "wirebot", port: 8100 },
+    mem0: { unit: "mem0-wirebot", enabled: false, execStart: "/usr/bin/python3 /data/wirebot/mem0/mem0-server.py", user: "wirebot", port: 8200 },
+    "memory-syncd": { unit: "wirebot-memory-syncd", enabled: false, execStart: "/data/wirebot/bin/wirebot-memory-syncd", user: "wirebot", port: 8201 },
+    letta: { unit: "letta-wirebot", enabled: false, execStart: "/usr/bin/podman start --attach letta-wirebot", user: "root", port: 8283 },
+};
+
+const services = z
+    .record(z.string(), service.partial())
+    .superRefine((value, ctx) => {
+        for (const name of Object.keys(value)) {
+            if (!(SERVICE_NAMES as readonly string[]).includes(name)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: [name],
+                    input: name,
+                    message: `is not a known service; use one of ${SERVICE_NAMES.join(", ")}`,
+                });
+            }
+        }
+    })
+    .default({});
+
+const route = z.strictObject({
+    hostname,
+    service: z.enum(["gateway", "scoreboard"], { error: "must be gateway or scoreboard" }),
+});
+
+const DEFAULT_ROUTES = [
+    { hostname: "helm.wirebot.chat", service: "gateway" as const },
+    { hostname: "wins.wirebot.chat", service: "scoreboard" as const },
+    { hostname: "api.wirebot.chat", service: "scoreboard" as const },
+];
+
+const tunnel = z.discriminatedUnion(
+    "mode",
+    [
+        z.strictObject({
+            mode: z.literal("create"),
+            name: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, "must be a tunnel name such as wirebot").default("wirebot"),
+            accountId: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-hex-digit Cloudflare account id"),
+            zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-hex-digit Cloudflare zone id").optional(),
+            manageDns: z.boolean().default(true),
+        }),
+        z.strictObject({
+            mode: z.literal("adopt"),
+            zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-hex-digit Cloudflare zone id").optional(),
+            manageDns: z.boolean().default(false),
+        }),
+    ],
+    { error: "mode must be create (a new tunnel) or adopt (an existing tunnel's credentials)" },
+);
+
+const paths = z
+    .strictObject({
+        dataRoot: absolutePath.default("/data/wirebot"),
+        workspace: absolutePath.default("/home/wirebot/clawd"),
+        databases: z
+            .array(absolutePath)
+            .min(1)
+            .default([
+                "/data/wirebot/users/verious/memory/verious.sqlite",
+                "/data/wirebot/scoreboard/events.db",
+                "/data/wirebot/mem0/history.db",
+            ]),
+        tenantsDir: absolutePath.default("/data/wirebot/scoreboard/tenants"),
+        replicaDir: absolutePath.default("/var/lib/wirebot/replica"),
+        fileSync: z
+            .array(absolutePath)
+            .default(["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"]),
+    })
+    .default({
+        dataRoot: "/data/wirebot",
+        workspace: "/home/wirebot/clawd",
+        databases: [
+            "/data/wirebot/users/verious/memory/verious.sqlite",
+            "/data/wirebot/scoreboard/events.db",
+            "/data/wirebot/mem0/history.db",
+        ],
+        tenantsDir: "/data/wirebot/scoreboard/tenants",
+        replicaDir: "/var/lib/wirebot/replica",
+        fileSync: ["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"],
+    });
+
+const binaries = z
+    .strictObject({ litestream: perArchitecture.default({}), cloudflared: perArchitecture.default({}) })
+    .default({ litestream: {}, cloudflared: {} });
+
+const agent = z
+    .strictObject({
+        port: port.default(8300),
+        heartbeatIntervalSeconds: z
+            .number()
+            .int()
+            .min(1, "must be between 1 and 60 seconds")
+            .max(60, "must be between 1 and 60 seconds")
+            .default(10),
+        missThreshold: z.number().int().min(1).max(20, "must be between 1 and 20 missed heartbeats").default(3),
+        autoActivate: z.boolean().default(true),
+        witnessUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL that says which side serves" }).optional(),
+        drillSchedule: z.string().min(1).default("Sun *-*-1..7 03:00:00 America/Los_Angeles"),
+        nodePath: absolutePath.default("/usr/bin/node"),
+    })
+    .default({
+        port: 8300,
+        heartbeatIntervalSeconds: 10,
+        missThreshold: 3,
+        autoActivate: true,
+        drillSchedule: "Sun *-*-1..7 03:00:00 America/Los_Angeles",
+        nodePath: "/usr/bin/node",
+    });
+
+const hetzner = z.strictObject({
+    serverType: z.string().regex(/^[a-z]+[0-9]+$/, "must be a Hetzner server type such as cax11 or cx22").default("cax11"),
+    location: z.string().regex(/^[a-z]{3}[0-9]?$/, "must be a Hetzner location such as ash, hil, fsn1 or nbg1").default("ash"),
+    image: z.string().min(1).default("debian-12"),
+    name: z.string().regex(/^[a-z0-9-]{1,63}$/, "must be a server name such as wirebot-standby").default("wirebot-standby"),
+    sshPublicKey: sshPublicKey,
+    adminCidrs: z.array(cidr).default([]),
+    /** The primary's public addresses, when its SSH host is a DNS name rather than an IP. */
+    primaryCidrs: z.array(cidr).optional(),
+});
+
+const standby = z.discriminatedUnion(
+    "provider",
+    [
+        z.strictObject({ provider: z.literal("hetzner"), hetzner }),
+        z.strictObject({ provider: z.literal("existing"), existing: sshHost }),
+    ],
+    { error: "provider must be hetzner (create a server) or existing (an SSH host you already run)" },
+);
+
+const commonShape = {
+    activeSide: z.enum(SIDES, { error: "must be primary or standby" }).default("primary"),
+    binaries,
+    remoteTimeoutSeconds: z.number().int().min(10).max(3600, "must be between 10 and 3600 seconds").default(300),
+};
+
+// Paths and services live in the primary stack only: the standby reads them from
+// the primary's outputs, so the two hosts can never disagree about them.
+export const primarySchema = z.strictObject({
+    ...commonShape,
+    paths,
+    services,
+    primary: sshHost,
+    tunnel,
+    routes: z.array(route).min(1, "must list at least one hostname").default(DEFAULT_ROUTES),
+    tenantHostnames: z.array(hostname).default([]),
+});
+
+export const standbySchema = z.strictObject({
+    ...commonShape,
+    primaryStack: z.string().min(1).optional(),
+    standby,
+    agent,
+    litestream: z
+        .strictObject({ syncInterval: duration.default("1s") })
+        .default({ syncInterval: "1s" }),
+});
+
+export type PathsConfig = z.infer<typeof paths>;
+export type AgentConfig = z.infer<typeof agent>;
+
+export const tenantSchema = z.strictObject({
+    tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/, "must be 2-32 lower-case letters, digits or dashes"),
+    hostnames: z.array(hostname).min(1, "must list at least one hostname for the tenant"),
+    zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-hex-digit Cloudflare zone id").optional(),
+    manageDns: z.boolean().default(true),
+    primaryStack: z.string().min(1).optional(),
+    standbyStack: z.string().min(1).optional(),
+    remoteTimeoutSeconds: commonShape.remoteTimeoutSeconds,
+});
+
+export const tunnelCredentials = z.strictObject({
+    AccountTag: z.string().regex(/^[0-9a-f]{32}$/, "AccountTag must be the 32-hex-digit account id"),
+    TunnelSecret: z.string().refine((v) => Buffer.from(v, "base64").length >= 32, "TunnelSecret must be base64 of at least 32 bytes"),
+    TunnelID: z.uuid({ error: "TunnelID must be the tunnel's UUID" }),
+    Endpoint: z.string().optional(),
+});
+export type TunnelCredentials = z.infer<typeof tunnelCredentials>;

@@ -1,0 +1,68 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { buildAgentBundle } from "../assets/agent/build";
+import { hostFile, HostFileSpec } from "./host-file";
+import { SshHost } from "./ssh-host";
+import { renderTemplate } from "./templates";
+
+export const AGENT_CONFIG_PATH = "/etc/wirebot/agent.json";
+export const HEARTBEAT_TOKEN_PATH = "/etc/wirebot/heartbeat.token";
+export const ALERT_WEBHOOK_PATH = "/etc/wirebot/alert-webhook.url";
+
+/** The agent's config file, as the agent reads it (see assets/agent). */
+export interface AgentSettings {
+    role: "primary" | "standby";
+    listen: { address: string; port: number };
+    peer: { address: string; port: number };
+    heartbeatIntervalSeconds: number;
+    missThreshold: number;
+    autoActivate: boolean;
+    witnessUrl: string | null;
+    tokenFile: string;
+    alertWebhookUrlFile: string | null;
+    stateDir: string;
+    units: { services: string[]; connector: string };
+    databases: { path: string; replica: string }[];
+    tenantsDir: string;
+    replicaDir: string;
+}
+
+export interface HostAgentArgs {
+    host: SshHost;
+    settings: pulumi.Input<AgentSettings>;
+    heartbeatToken: pulumi.Input<string>;
+    alertWebhookUrl?: pulumi.Input<string>;
+    nodePath: string;
+    timeoutSeconds: number;
+}
+
+/**
+ * The agent on one host: the bundled script, the operator command, its config and
+ * credentials (root-owned 0600), and its unit. Whether the unit runs is decided by
+ * the caller, with the other units of the same role.
+ */
+export class HostAgent extends pulumi.ComponentResource {
+    readonly unit: string;
+    readonly unitContent: string;
+    readonly installed: command.remote.Command[];
+
+    constructor(name: string, args: HostAgentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("wirebot:host:Agent", name, {}, opts);
+        const role = pulumi.output(args.settings).apply((s) => s.role);
+        const unitName = args.host.name === "primary" ? "wirebot-replicator.service" : "wirebot-watchdog.service";
+        this.unit = unitName;
+        this.unitContent = renderTemplate(`systemd/${unitName}`, { nodePath: args.nodePath });
+        const files: HostFileSpec[] = [
+            { path: "/usr/local/lib/wirebot-failover/wirebot-agent.js", content: buildAgentBundle(), mode: "0755" },
+            { path: "/usr/local/bin/wirebot-failover", content: renderTemplate("host/wirebot-failover", { nodePath: args.nodePath }), mode: "0755" },
+            { path: AGENT_CONFIG_PATH, content: pulumi.output(args.settings).apply((s) => JSON.stringify(s, null, 2) + "\n"), mode: "0640" },
+            { path: HEARTBEAT_TOKEN_PATH, content: pulumi.secret(args.heartbeatToken), mode: "0600" },
+            { path: `/etc/systemd/system/${unitName}`, content: this.unitContent, mode: "0644" },
+        ];
+        if (args.alertWebhookUrl) {
+            files.push({ path: ALERT_WEBHOOK_PATH, content: pulumi.secret(args.alertWebhookUrl), mode: "0600" });
+        }
+        this.installed = files.map((f) => hostFile(args.host, f, args.timeoutSeconds, { parent: this }));
+        this.registerOutputs({ unit: this.unit, role });
+    }
+}

@@ -1,0 +1,75 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { PrimarySettings } from "./config";
+import { prepareHost } from "./host-prepare";
+import { ServingRole } from "./serving-role";
+import { resolveServices } from "./service-units";
+import { SshHost } from "./ssh-host";
+import { Tunnel, TunnelSource } from "./tunnel";
+
+/**
+ * The primary stack: the Cloudflare tunnel with its ingress and DNS, and the
+ * primary host's serving role. Its outputs are what the standby and tenant
+ * stacks read.
+ */
+export function primaryStack(settings: PrimarySettings): Record<string, unknown> {
+    const { config } = settings;
+    const timeout = config.remoteTimeoutSeconds;
+    const services = resolveServices(config.services);
+    const host: SshHost = { name: "primary", ...config.primary, address: config.primary.host, privateKey: settings.primarySshKey };
+
+    const source: TunnelSource =
+        config.tunnel.mode === "create"
+            ? { mode: "create", name: config.tunnel.name, accountId: config.tunnel.accountId }
+            : { mode: "adopt", credentials: settings.tunnelCredentials! };
+    const tunnel = new Tunnel("tunnel", {
+        source,
+        routes: config.routes,
+        tenantHostnames: config.tenantHostnames,
+        dnsZoneId: config.tunnel.manageDns ? config.tunnel.zoneId : undefined,
+    });
+
+    const prepared = prepareHost(
+        "prepare",
+        host,
+        ["wirebot"],
+        [
+            { path: "/etc/cloudflared", owner: "root", mode: "0755" },
+            { path: "/etc/wirebot", owner: "root", mode: "0750" },
+            { path: config.paths.dataRoot, owner: "wirebot", mode: "0750" },
+            { path: config.paths.tenantsDir, owner: "wirebot", mode: "0750" },
+        ],
+        timeout,
+        {},
+    );
+    const serving = new ServingRole(
+        "primary",
+        {
+            host,
+            services,
+            cloudflaredConfig: tunnel.connectorConfig,
+            tunnelCredentials: tunnel.credentialsJson,
+            cloudflared: config.binaries.cloudflared[host.arch]!,
+            serving: config.activeSide === "primary",
+            timeoutSeconds: timeout,
+        },
+        { dependsOn: [prepared] },
+    );
+
+    return {
+        activeSide: config.activeSide,
+        endpoints: tunnel.hostnames.map((h) => `https://${h}`),
+        tunnelId: tunnel.tunnelId,
+        tunnelCredentials: tunnel.credentialsJson,
+        cloudflaredConfig: tunnel.connectorConfig,
+        ingressHostnames: tunnel.hostnames,
+        primaryHost: { host: host.address, port: host.port, user: host.user, hostKey: host.hostKey, arch: host.arch },
+        primarySshKey: pulumi.secret(settings.primarySshKey),
+        paths: config.paths,
+        services,
+        servingUnits: serving.units,
+        nextCommand:
+            config.activeSide === "primary"
+                ? "pulumi up -s standby   # create or update the standby and its replication"
+                : "pulumi up -s standby   # the standby is the active side; converge it next",
+    };
+}

@@ -1,0 +1,60 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { connectionOf, SshHost } from "./ssh-host";
+import { readAsset, renderScript, sha256, shellQuote } from "./templates";
+
+export interface RemoteStepArgs {
+    host: SshHost;
+    /** A script under assets/scripts that defines step_create and step_delete. */
+    script: string;
+    /** Values the script reads as shell variables; secrets stay secret and travel on stdin only. */
+    inputs: Record<string, pulumi.Input<string>>;
+    /** Shell libraries under assets/scripts/lib that the script calls. */
+    libraries?: string[];
+    timeoutSeconds: number;
+}
+
+/**
+ * One idempotent step on a host. The whole step (inputs, script, dispatcher) is
+ * sent on stdin, so nothing of it shows in process lists or error messages; its
+ * hash is the trigger, so any change re-runs it and a delete undoes exactly it.
+ */
+export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    const stepId = `${args.host.name}-${name}`;
+    const payload = pulumi.all(args.inputs).apply((values) => stepPayload(stepId, args.script, args.libraries ?? [], values));
+    const revision = payload.apply((p) => sha256(p));
+    return new command.remote.Command(
+        stepId,
+        {
+            connection: connectionOf(args.host),
+            create: launcher(args, stepId, "create"),
+            delete: launcher(args, stepId, "delete"),
+            stdin: pulumi.all([payload, revision]).apply(([p, r]) => `REVISION=${r}\n${p}`),
+            triggers: [revision],
+            logging: "stdoutAndStderr",
+        },
+        {
+            ...opts,
+            customTimeouts: { create: `${args.timeoutSeconds + 30}s`, update: `${args.timeoutSeconds + 30}s`, delete: `${args.timeoutSeconds + 30}s` },
+        },
+    );
+}
+
+const withoutShebang = (text: string) => text.replace(/^#!.*\n/, "");
+
+function stepPayload(stepId: string, script: string, libraries: string[], values: Record<string, string>): string {
+    return [
+        "set -eu",
+        `STEP_ID=${shellQuote(stepId)}`,
+        ...libraries.map((lib) => withoutShebang(readAsset(`scripts/lib/${lib}`))),
+        renderScript(script, values),
+        withoutShebang(readAsset("scripts/step.sh")),
+    ].join("\n");
+}
+
+/** The short command line the provider runs; a timeout names the step and the host. */
+function launcher(args: RemoteStepArgs, stepId: string, action: "create" | "delete"): pulumi.Output<string> {
+    const sudo = args.host.user === "root" ? "" : "sudo -n ";
+    const seconds = args.timeoutSeconds;
+    return pulumi.interpolate`${sudo}timeout -k 10 ${seconds} sh -s -- ${action}; rc=$?; if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "wirebot-failover: step ${stepId} (${action}) timed out after ${seconds}s on host ${args.host.name} (${args.host.address})" >&2; fi; exit $rc`;
+}

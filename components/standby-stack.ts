@@ -1,0 +1,198 @@
+import * as net from "node:net";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { checkPrimaryLitestream, ConfigError, NAMESPACE, StandbySettings } from "./config";
+import type { Architecture, PathsConfig } from "./config-schema";
+import { HetznerStandby } from "./hetzner-standby";
+import { AgentSettings, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH, HostAgent } from "./host-agent";
+import { REPLICA_USER, replicatedDatabases } from "./litestream-config";
+import { replicationKey, ReplicationFeeders, runUnits } from "./replication-feeders";
+import { checkServerTypeOffered } from "./server-type-check";
+import { CONNECTOR_UNIT, ServiceSpec, unitRevisions } from "./service-units";
+import { ServingRole } from "./serving-role";
+import { SshHost } from "./ssh-host";
+import { StandbyHost } from "./standby-host";
+
+interface PrimaryOutputs {
+    paths: PathsConfig;
+    services: ServiceSpec[];
+    primaryHost: { host: string; port: number; user: string; hostKey: string; arch: Architecture };
+}
+
+/**
+ * The standby stack: everything that exists because a standby exists. The
+ * standby host and its setup, its (normally stopped) serving role, and the
+ * replication feeders on the primary. Destroying it leaves the primary as it was.
+ */
+export async function standbyStack(settings: StandbySettings): Promise<Record<string, unknown>> {
+    const { config } = settings;
+    const timeout = config.remoteTimeoutSeconds;
+    const primaryStackName = config.primaryStack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/primary`;
+    const primaryRef = new pulumi.StackReference("primary-stack", { name: primaryStackName });
+    const primaryOut = await readPrimaryOutputs(primaryRef, primaryStackName);
+    checkPrimaryLitestream(config, primaryOut.primaryHost.arch);
+
+    const primary: SshHost = {
+        name: "primary",
+        ...primaryOut.primaryHost,
+        address: primaryOut.primaryHost.host,
+        privateKey: primaryRef.requireOutput("primarySshKey") as pulumi.Output<string>,
+    };
+    const standby = await standbyHost(settings, primaryOut.primaryHost.host);
+    const { paths, services } = primaryOut;
+    const heartbeatToken =
+        settings.heartbeatToken ?? new random.RandomPassword("heartbeat-token", { length: 48, special: false }).result;
+
+    const publicKey = replicationKey(primary, timeout, {});
+    const standbySetup = new StandbyHost("standby", {
+        host: standby,
+        paths,
+        litestream: config.binaries.litestream[standby.arch]!,
+        replicationPublicKey: publicKey,
+        timeoutSeconds: timeout,
+    });
+    const serving = new ServingRole(
+        "standby",
+        {
+            host: standby,
+            services,
+            cloudflaredConfig: primaryRef.requireOutput("cloudflaredConfig") as pulumi.Output<string>,
+            tunnelCredentials: primaryRef.requireOutput("tunnelCredentials") as pulumi.Output<string>,
+            cloudflared: config.binaries.cloudflared[standby.arch]!,
+            serving: config.activeSide === "standby",
+            timeoutSeconds: timeout,
+        },
+        { dependsOn: standbySetup.ready },
+    );
+
+    const agentBase = {
+        heartbeatIntervalSeconds: config.agent.heartbeatIntervalSeconds,
+        missThreshold: config.agent.missThreshold,
+        autoActivate: config.agent.autoActivate,
+        witnessUrl: config.agent.witnessUrl ?? null,
+        tokenFile: HEARTBEAT_TOKEN_PATH,
+        alertWebhookUrlFile: settings.alertWebhookUrl ? ALERT_WEBHOOK_PATH : null,
+        stateDir: "/var/lib/wirebot-failover",
+        units: { services: serving.units, connector: CONNECTOR_UNIT },
+        databases: replicatedDatabases(paths).map((db) => ({ path: db.live, replica: db.replica })),
+        tenantsDir: paths.tenantsDir,
+        replicaDir: paths.replicaDir,
+    };
+    const port = config.agent.port;
+    new ReplicationFeeders("feeders", {
+        primary,
+        standby: pulumi.all([standby.address, standby.hostKey]).apply(([host, hostKey]) => ({ host, port: standby.port, hostKey })),
+        paths,
+        litestream: config.binaries.litestream[primary.arch]!,
+        syncInterval: config.litestream.syncInterval,
+        agent: pulumi.output(standby.address).apply(
+            (address): AgentSettings => ({ ...agentBase, role: "primary", listen: { address: "127.0.0.1", port }, peer: { address, port } }),
+        ),
+        heartbeatToken,
+        alertWebhookUrl: settings.alertWebhookUrl,
+        nodePath: config.agent.nodePath,
+        run: config.activeSide === "primary",
+        standbyReady: standbySetup.ready,
+        timeoutSeconds: timeout,
+    });
+
+    const watchdog = new HostAgent(
+        "watchdog",
+        {
+            host: standby,
+            settings: {
+                ...agentBase,
+                role: "standby",
+                listen: { address: "0.0.0.0", port },
+                peer: { address: primaryOut.primaryHost.host, port },
+            },
+            heartbeatToken,
+            alertWebhookUrl: settings.alertWebhookUrl,
+            nodePath: config.agent.nodePath,
+            timeoutSeconds: timeout,
+        },
+        { dependsOn: standbySetup.ready },
+    );
+    runUnits(
+        standby,
+        "watchdog",
+        [watchdog.unit],
+        config.activeSide === "primary",
+        unitRevisions([{ unit: watchdog.unit, content: watchdog.unitContent }]),
+        timeout,
+        { dependsOn: watchdog.installed },
+    );
+
+    return {
+        activeSide: config.activeSide,
+        standbyAddress: standby.address,
+        standbyArch: standby.arch,
+        standbyHostKey: standby.hostKey,
+        standbySshKey: pulumi.secret(settings.standbySshKey),
+        standbyHost: { port: standby.port, user: standby.user },
+        replicaUser: REPLICA_USER,
+        replicaLocations: replicatedDatabases(paths).map((db) => ({ live: db.live, replica: pulumi.interpolate`${standby.address}:${db.replica}` })),
+        tenantReplicaDir: pulumi.interpolate`${standby.address}:${paths.replicaDir}`,
+        servingUnits: serving.units,
+        nextCommand:
+            config.activeSide === "primary"
+                ? "all set: the standby is warm. To switch over: pulumi config set wirebot:activeSide standby on both stacks, then pulumi up -s standby && pulumi up -s primary"
+                : "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby",
+    };
+}
+
+async function readPrimaryOutputs(ref: pulumi.StackReference, name: string): Promise<PrimaryOutputs> {
+    const read = async (key: string) => {
+        const details = await ref.getOutputDetails(key);
+        const value = details.value ?? details.secretValue;
+        if (value === undefined) {
+            throw new ConfigError([
+                `${NAMESPACE}:primaryStack: stack ${name} has no output '${key}'; run pulumi up -s primary first, or point ${NAMESPACE}:primaryStack at the primary stack`,
+            ]);
+        }
+        return value;
+    };
+    return {
+        paths: (await read("paths")) as PathsConfig,
+        services: (await read("services")) as ServiceSpec[],
+        primaryHost: (await read("primaryHost")) as PrimaryOutputs["primaryHost"],
+    };
+}
+
+async function standbyHost(settings: StandbySettings, primaryAddress: string): Promise<SshHost> {
+    const { config } = settings;
+    if (config.standby.provider === "existing") {
+        const existing = config.standby.existing;
+        return { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
+    }
+    const hetzner = config.standby.hetzner;
+    await checkServerTypeOffered(hetzner.serverType, hetzner.location);
+    const primaryCidrs = hetzner.primaryCidrs ?? addressCidr(primaryAddress);
+    const server = new HetznerStandby("standby-server", {
+        name: hetzner.name,
+        serverType: hetzner.serverType,
+        location: hetzner.location,
+        image: hetzner.image,
+        sshPublicKey: hetzner.sshPublicKey,
+        sshSourceCidrs: [...primaryCidrs, ...hetzner.adminCidrs],
+        heartbeatSourceCidrs: primaryCidrs,
+        heartbeatPort: config.agent.port,
+    });
+    return {
+        name: "standby",
+        address: server.address,
+        port: 22,
+        user: "root",
+        hostKey: server.hostKey,
+        privateKey: settings.standbySshKey,
+        arch: settings.standbyArch,
+    };
+}
+
+function addressCidr(address: string): string[] {
+    if (net.isIPv4(address)) return [`${address}/32`];
+    if (net.isIPv6(address)) return [`${address}/128`];
+    throw new ConfigError([
+        `${NAMESPACE}:standby.hetzner.primaryCidrs: missing; the primary is reached as "${address}", a name the firewall cannot use. Set the primary's public address: pulumi config set --path '${NAMESPACE}:standby.hetzner.primaryCidrs[0]' 203.0.113.7/32`,
+    ]);
+}

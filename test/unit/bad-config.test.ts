@@ -1,0 +1,279 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import {
+    ADMIN_PUBLIC_KEY,
+    adoptedPrimaryOptions,
+    amd64Binary,
+    arm64Binary,
+    existingStandbyOptions,
+    primaryOptions,
+    PRIMARY_HOST_KEY,
+    standbyOptions,
+    tenantOptions,
+} from "./fixtures";
+import { configErrorOf, RunOptions } from "./harness";
+
+interface BadInput {
+    name: string;
+    options: RunOptions;
+    /** The key, the bad value and the fix, as the operator reads them. */
+    expect: RegExp[];
+}
+
+const host = (extra: Record<string, unknown>) => ({ host: "203.0.113.10", hostKey: PRIMARY_HOST_KEY, ...extra });
+const hetzner = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
+const secretsUnmarked = (options: RunOptions, key: string): RunOptions => ({
+    ...options,
+    secretKeys: (options.secretKeys ?? []).filter((k) => k !== key),
+});
+
+const cases: BadInput[] = [
+    {
+        name: "active side neither primary nor standby",
+        options: adoptedPrimaryOptions({ activeSide: "secondary" }),
+        expect: [/wirebot:activeSide: bad value "secondary": must be primary or standby; fix with: pulumi config set wirebot:activeSide/],
+    },
+    {
+        name: "malformed hostname",
+        options: adoptedPrimaryOptions({ routes: [{ hostname: "helm_wirebot", service: "gateway" }] }),
+        expect: [/wirebot:routes\[0\]\.hostname: bad value "helm_wirebot": must be a lower-case DNS name/, /pulumi config set --path wirebot:routes\[0\]\.hostname/],
+    },
+    {
+        name: "upper-case hostname",
+        options: adoptedPrimaryOptions({ tenantHostnames: ["AI.Client.com"] }),
+        expect: [/wirebot:tenantHostnames\[0\]: bad value "AI.Client.com": must be a lower-case DNS name/],
+    },
+    {
+        name: "duplicate hostnames across routes and tenants",
+        options: adoptedPrimaryOptions({ tenantHostnames: ["helm.wirebot.chat"] }),
+        expect: [/wirebot:routes\/tenantHostnames: bad value "helm.wirebot.chat": the hostname is listed twice; keep one entry per hostname/],
+    },
+    {
+        name: "route to an unknown service",
+        options: adoptedPrimaryOptions({ routes: [{ hostname: "helm.wirebot.chat", service: "letta" }] }),
+        expect: [/wirebot:routes\[0\]\.service: bad value "letta": must be gateway or scoreboard/],
+    },
+    {
+        name: "SSH port out of range",
+        options: adoptedPrimaryOptions({ primary: host({ port: 70000 }) }),
+        expect: [/wirebot:primary\.port: bad value 70000: must be a TCP port between 1 and 65535/],
+    },
+    {
+        name: "service port out of range",
+        options: adoptedPrimaryOptions({ services: { gateway: { port: 0 } } }),
+        expect: [/wirebot:services\.gateway\.port: bad value 0/],
+    },
+    {
+        name: "unknown service name",
+        options: adoptedPrimaryOptions({ services: { grafana: { enabled: true } } }),
+        expect: [/wirebot:services\.grafana: bad value "grafana": is not a known service; use one of gateway, scoreboard, mem0, memory-syncd, letta/],
+    },
+    {
+        name: "relative database path",
+        options: adoptedPrimaryOptions({ paths: { databases: ["data/events.db"] } }),
+        expect: [/wirebot:paths\.databases\[0\]: bad value "data\/events.db": must be an absolute path/],
+    },
+    {
+        name: "'..' in a path",
+        options: adoptedPrimaryOptions({ paths: { dataRoot: "/data/../etc" } }),
+        expect: [/wirebot:paths\.dataRoot: bad value "\/data\/..\/etc": must not contain '..' segments/],
+    },
+    {
+        name: "replica directory over the live data",
+        options: adoptedPrimaryOptions({ paths: { replicaDir: "/data/wirebot/replica" } }),
+        expect: [/wirebot:paths\.replicaDir: bad value "\/data\/wirebot\/replica": it overlaps the live path \/data\/wirebot; a replica must never share a path with a live database/],
+    },
+    {
+        name: "relative ExecStart",
+        options: adoptedPrimaryOptions({ services: { gateway: { execStart: "openclaw gateway" } } }),
+        expect: [/wirebot:services\.gateway\.execStart: bad value "openclaw gateway": must start with the absolute path of the program/],
+    },
+    {
+        name: "host key that is not an OpenSSH public key",
+        options: adoptedPrimaryOptions({ primary: host({ hostKey: "AAAAC3Nza" }) }),
+        expect: [/wirebot:primary\.hostKey: bad value "AAAAC3Nza": must be an OpenSSH public key line .*ssh-keyscan/],
+    },
+    {
+        name: "missing primary host key",
+        options: adoptedPrimaryOptions({ primary: { host: "203.0.113.10" } }),
+        expect: [/wirebot:primary\.hostKey: missing; set it with: pulumi config set --path wirebot:primary\.hostKey/],
+    },
+    {
+        name: "missing SSH private key",
+        options: adoptedPrimaryOptions({ primarySshKey: undefined }),
+        expect: [/wirebot:primarySshKey: missing; .*pulumi config set --secret wirebot:primarySshKey/],
+    },
+    {
+        name: "SSH private key stored in plain text",
+        options: secretsUnmarked(adoptedPrimaryOptions(), "wirebot:primarySshKey"),
+        expect: [/wirebot:primarySshKey: stored in plain text; it is a secret\. Store it encrypted with: pulumi config set --secret/],
+    },
+    {
+        name: "missing tunnel credentials when adopting",
+        options: adoptedPrimaryOptions({ tunnelCredentials: undefined }),
+        expect: [/wirebot:tunnelCredentials: missing while wirebot:tunnel\.mode is adopt; set the tunnel's credentials JSON with: pulumi config set --secret/],
+    },
+    {
+        name: "malformed tunnel credentials, without echoing the secret",
+        options: adoptedPrimaryOptions({ tunnelCredentials: JSON.stringify({ AccountTag: "x", TunnelSecret: "c2hvcnQ=", TunnelID: "nope" }) }),
+        expect: [/wirebot:tunnelCredentials: bad value \[secret\]: malformed tunnel credentials \(AccountTag must be .*TunnelSecret must be base64 of at least 32 bytes.*TunnelID must be the tunnel's UUID\)/],
+    },
+    {
+        name: "tunnel credentials that are not JSON",
+        options: adoptedPrimaryOptions({ tunnelCredentials: "not json" }),
+        expect: [/wirebot:tunnelCredentials: bad value \[secret\]: malformed tunnel credentials/],
+    },
+    {
+        name: "unknown tunnel mode",
+        options: adoptedPrimaryOptions({ tunnel: { mode: "import" } }),
+        expect: [/wirebot:tunnel\.mode: .*mode must be create \(a new tunnel\) or adopt/],
+    },
+    {
+        name: "created tunnel without a Cloudflare token",
+        options: primaryOptions({ "cloudflare:apiToken": undefined }),
+        expect: [/cloudflare:apiToken: missing; the Cloudflare API token is needed\. Set it with: pulumi config set --secret cloudflare:apiToken/],
+    },
+    {
+        name: "managed DNS without a zone",
+        options: primaryOptions({ tunnel: { mode: "create", accountId: "0123456789abcdef0123456789abcdef" } }),
+        expect: [/wirebot:tunnel\.zoneId: missing while manageDns is true/],
+    },
+    {
+        name: "misspelt key",
+        options: adoptedPrimaryOptions({ primary: host({ hostkey: "x" }) }),
+        expect: [/wirebot:primary: unknown key\(s\) hostkey; remove them or check the spelling/],
+    },
+    {
+        name: "connector binary built for the wrong architecture",
+        options: adoptedPrimaryOptions({ binaries: { cloudflared: { amd64: { path: arm64Binary } } } }),
+        expect: [/wirebot:binaries\.cloudflared\.amd64\.path: bad value ".*tool-arm64": the file is arm64 but the primary runs amd64; give a linux-amd64 build/],
+    },
+    {
+        name: "binary path that does not exist",
+        options: adoptedPrimaryOptions({ binaries: { cloudflared: { amd64: { path: "/nonexistent/cloudflared" } } } }),
+        expect: [/wirebot:binaries\.cloudflared\.amd64\.path: bad value "\/nonexistent\/cloudflared": no such file on this machine/],
+    },
+    {
+        name: "binary URL without a valid sha256",
+        options: adoptedPrimaryOptions({ binaries: { cloudflared: { amd64: { url: "https://example.com/cloudflared-linux-amd64", sha256: "abc" } } } }),
+        expect: [/wirebot:binaries\.cloudflared\.amd64\.sha256: bad value "abc": must be 64 lower-case hex digits/],
+    },
+    {
+        name: "binary URL over plain http",
+        options: adoptedPrimaryOptions({ binaries: { cloudflared: { amd64: { url: "http://example.com/cloudflared", sha256: "a".repeat(64) } } } }),
+        expect: [/wirebot:binaries\.cloudflared\.amd64(\.url)?: bad value/],
+    },
+    {
+        name: "CAX (arm64) server with only amd64 binaries",
+        options: standbyOptions({ binaries: { litestream: { amd64: { path: amd64Binary } }, cloudflared: { amd64: { path: amd64Binary } } } }),
+        expect: [
+            /wirebot:binaries\.cloudflared\.arm64: missing; the standby runs arm64 and needs a cloudflared built for it/,
+            /wirebot:binaries\.litestream\.arm64: missing; the standby runs arm64/,
+        ],
+    },
+    {
+        name: "arm64 standby given an amd64 URL",
+        options: standbyOptions({
+            binaries: {
+                litestream: { amd64: { path: amd64Binary }, arm64: { path: arm64Binary } },
+                cloudflared: { arm64: { url: "https://example.com/cloudflared-linux-amd64", sha256: "a".repeat(64) } },
+            },
+        }),
+        expect: [/wirebot:binaries\.cloudflared\.arm64\.url: bad value "https:\/\/example.com\/cloudflared-linux-amd64": the URL names another architecture but the standby runs arm64/],
+    },
+    {
+        name: "unknown Hetzner server family",
+        options: standbyOptions({ standby: hetzner({ serverType: "xyz1" }) }),
+        expect: [/wirebot:standby\.hetzner\.serverType: bad value "xyz1": unknown server family; use a cax \(arm64\) or cx\/cpx\/ccx \(amd64\)/],
+    },
+    {
+        name: "bad admin CIDR",
+        options: standbyOptions({ standby: hetzner({ adminCidrs: ["300.1.2.3/32"] }) }),
+        expect: [/wirebot:standby\.hetzner\.adminCidrs\[0\]: bad value "300.1.2.3\/32": must be a CIDR block such as 203.0.113.7\/32/],
+    },
+    {
+        name: "CIDR without a prefix length",
+        options: standbyOptions({ standby: hetzner({ adminCidrs: ["192.0.2.1"] }) }),
+        expect: [/wirebot:standby\.hetzner\.adminCidrs\[0\]: bad value "192.0.2.1": must be a CIDR block/],
+    },
+    {
+        name: "unknown standby provider",
+        options: standbyOptions({ standby: { provider: "aws" } }),
+        expect: [/wirebot:standby\.provider: .*provider must be hetzner \(create a server\) or existing/],
+    },
+    {
+        name: "Hetzner standby without an hcloud token",
+        options: standbyOptions({ "hcloud:token": undefined }),
+        expect: [/hcloud:token: missing; the Hetzner Cloud API token is needed/],
+    },
+    {
+        name: "heartbeat interval too short",
+        options: existingStandbyOptions({ agent: { heartbeatIntervalSeconds: 0 } }),
+        expect: [/wirebot:agent\.heartbeatIntervalSeconds: bad value 0: must be between 1 and 60 seconds/],
+    },
+    {
+        name: "heartbeat interval too long",
+        options: existingStandbyOptions({ agent: { heartbeatIntervalSeconds: 120 } }),
+        expect: [/wirebot:agent\.heartbeatIntervalSeconds: bad value 120: must be between 1 and 60 seconds/],
+    },
+    {
+        name: "short heartbeat token",
+        options: existingStandbyOptions({ heartbeatToken: "short" }),
+        expect: [/wirebot:heartbeatToken: bad value \[secret\]: must be at least 32 characters/],
+    },
+    {
+        name: "alert webhook that is not a URL",
+        options: existingStandbyOptions({ alertWebhookUrl: "discord" }),
+        expect: [/wirebot:alertWebhookUrl: bad value \[secret\]: must be an http\(s\) webhook URL/],
+    },
+    {
+        name: "Litestream sync interval without a unit",
+        options: existingStandbyOptions({ litestream: { syncInterval: "1" } }),
+        expect: [/wirebot:litestream\.syncInterval: bad value "1": must be a duration such as 1s/],
+    },
+    {
+        name: "bad tenant id in the stack name",
+        options: tenantOptions(),
+        expect: [/wirebot:tenantId: bad value "Bad_Tenant": must be 2-32 lower-case letters, digits or dashes/],
+    },
+    {
+        name: "tenant without hostnames",
+        options: tenantOptions({ hostnames: [] }),
+        expect: [/wirebot:hostnames: bad value \[\]: must list at least one hostname for the tenant/],
+    },
+    {
+        name: "tenant secrets that are not an object of names",
+        options: tenantOptions({ tenantSecrets: JSON.stringify({ "lower-case": "x" }) }),
+        expect: [/wirebot:tenantSecrets: bad value \[secret\]: must be a JSON object of UPPER_CASE names to string values/],
+    },
+    {
+        name: "stack name that is no role",
+        options: { ...adoptedPrimaryOptions(), stack: "production" },
+        expect: [/wirebot:role: 'production' is not a stack role; name the stack primary, standby or tenant-<id>/],
+    },
+];
+cases.find((c) => c.name === "bad tenant id in the stack name")!.options.stack = "tenant-Bad_Tenant";
+
+describe("bad configuration is refused before any resource is registered", () => {
+    it(`covers at least 20 bad inputs (has ${cases.length})`, () => {
+        assert.ok(cases.length >= 20);
+    });
+    for (const c of cases) {
+        it(c.name, async () => {
+            const message = await configErrorOf(c.options);
+            for (const pattern of c.expect) assert.match(message, pattern);
+        });
+    }
+
+    it("never echoes a secret value in an error", async () => {
+        const secret = JSON.stringify({ AccountTag: "x", TunnelSecret: "SUPERSECRETVALUE", TunnelID: "nope" });
+        const message = await configErrorOf(adoptedPrimaryOptions({ tunnelCredentials: secret }));
+        assert.ok(!message.includes("SUPERSECRETVALUE"));
+    });
+
+    it("reports every problem at once, one line each", async () => {
+        const message = await configErrorOf(adoptedPrimaryOptions({ activeSide: "both", primary: host({ port: -1 }), primarySshKey: undefined }));
+        const lines = message.split("\n").slice(1);
+        assert.equal(lines.length, 3, message);
+    });
+});

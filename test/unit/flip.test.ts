@@ -1,0 +1,51 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { adoptedPrimaryOptions, existingStandbyOptions } from "./fixtures";
+import { RecordedResource, runProgram, RunOptions } from "./harness";
+
+/** Names of resources whose inputs differ between two runs, plus any added or removed. */
+function changedResources(a: RecordedResource[], b: RecordedResource[]): string[] {
+    const index = (rs: RecordedResource[]) => new Map(rs.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+    const before = index(a);
+    const after = index(b);
+    const names = new Set([...before.keys(), ...after.keys()]);
+    return [...names].filter((n) => before.get(n) !== after.get(n)).map((n) => n.split("::")[1]).sort();
+}
+
+async function flip(options: (o?: Record<string, unknown>) => RunOptions) {
+    const asPrimary = await runProgram(options({ activeSide: "primary" }));
+    const asStandby = await runProgram(options({ activeSide: "standby" }));
+    return { asPrimary, asStandby, changed: changedResources(asPrimary.resources, asStandby.resources) };
+}
+
+describe("flipping the active side", () => {
+    it("changes only the primary's serving step in the primary stack", async () => {
+        const { asPrimary, asStandby, changed } = await flip(adoptedPrimaryOptions);
+        assert.deepEqual(changed, ["primary-serving"]);
+        assert.match(asPrimary.byName("primary-serving").inputs.stdin, /^SERVING='yes'$/m);
+        assert.match(asStandby.byName("primary-serving").inputs.stdin, /^SERVING='no'$/m);
+    });
+
+    it("changes only the activation steps in the standby stack", async () => {
+        const { asPrimary, asStandby, changed } = await flip(existingStandbyOptions);
+        assert.deepEqual(changed, ["primary-feeders", "standby-serving", "standby-watchdog"]);
+        assert.match(asPrimary.byName("standby-serving").inputs.stdin, /^SERVING='no'$/m);
+        assert.match(asStandby.byName("standby-serving").inputs.stdin, /^SERVING='yes'$/m);
+        assert.match(asStandby.byName("primary-feeders").inputs.stdin, /^RUN='no'$/m);
+        assert.match(asStandby.byName("standby-watchdog").inputs.stdin, /^RUN='no'$/m);
+    });
+
+    it("is deterministic: the same config registers identical inputs twice", async () => {
+        const first = await runProgram(existingStandbyOptions());
+        const second = await runProgram(existingStandbyOptions());
+        assert.deepEqual(changedResources(first.resources, second.resources), []);
+    });
+
+    it("orders activation: services then connector when serving, connector first when not", async () => {
+        const { asPrimary } = await flip(adoptedPrimaryOptions);
+        const script = asPrimary.byName("primary-serving").inputs.stdin as string;
+        const body = script.slice(script.indexOf("step_create()"));
+        assert.ok(body.indexOf("enable --now $SERVICES") < body.indexOf('enable --now "$CONNECTOR"'));
+        assert.ok(body.indexOf('disable --now "$CONNECTOR"') < body.indexOf("disable --now $SERVICES"));
+    });
+});

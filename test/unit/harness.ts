@@ -1,0 +1,209 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+// Pulumi marks a secret inside mocked inputs with this signature pair.
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    /** Inputs with secrets unwrapped. */
+    inputs: Record<string, any>;
+    /** Top-level input names whose value is (or contains) a secret. */
+    secretInputs: string[];
+}
+
+export interface ProgramRun {
+    resources: RecordedResource[];
+    outputs: Record<string, unknown>;
+    /** Output names whose value is a secret. */
+    secretOutputs: string[];
+    byName(name: string): RecordedResource;
+    ofType(type: string): RecordedResource[];
+}
+
+export interface RunOptions {
+    stack: string;
+    config: Record<string, unknown>;
+    /** Keys (without the wirebot: prefix unless they contain ':') stored as secrets. */
+    secretKeys?: string[];
+    /** Outputs of stacks read through StackReference, by stack name. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Secret output names of the referenced stacks. */
+    stackSecretOutputs?: string[];
+    serverTypes?: unknown[];
+}
+
+export function isSecretValue(value: unknown): boolean {
+    if (value === null || typeof value !== "object") return false;
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) return true;
+    return Object.values(record).some(isSecretValue);
+}
+
+export function unwrapSecrets(value: unknown): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value === null || typeof value !== "object") return value;
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) return unwrapSecrets(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+}
+
+function wrapSecret(value: unknown): unknown {
+    return { [SIG_KEY]: SECRET_SIG, value };
+}
+
+export const REPLICATION_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeReplicationKeyForUnitTestsOnly000000";
+
+/** Runs the program under Pulumi's mocks with the given stack config. */
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+    const resources: RecordedResource[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const secretInputs = Object.entries(args.inputs)
+                    .filter(([, v]) => isSecretValue(v))
+                    .map(([k]) => k);
+                const inputs = unwrapSecrets(args.inputs);
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs });
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    const outputs = { ...(options.stackOutputs?.[inputs.name] ?? {}) };
+                    for (const key of options.stackSecretOutputs ?? []) {
+                        if (key in outputs) outputs[key] = wrapSecret(outputs[key]);
+                    }
+                    return { id: inputs.name, state: { name: inputs.name, outputs } };
+                }
+                const state: Record<string, unknown> = { ...args.inputs };
+                if (args.type === "command:remote:Command") {
+                    state.stdout = args.name.endsWith("replication-key") ? REPLICATION_PUBLIC_KEY + "\n" : "";
+                    state.stderr = "";
+                }
+                if (args.type === "hcloud:index/server:Server") state.ipv4Address = "198.51.100.20";
+                if (args.type === "random:index/randomBytes:RandomBytes") state.base64 = wrapSecret(Buffer.alloc(32, 7).toString("base64"));
+                if (args.type === "random:index/randomPassword:RandomPassword") state.result = wrapSecret("p".repeat(48));
+                return { id: `${args.name}-id`, state };
+            },
+            call(args) {
+                if (args.token === "hcloud:index/getServerTypes:getServerTypes") {
+                    return { serverTypes: options.serverTypes ?? DEFAULT_SERVER_TYPES };
+                }
+                throw new Error(`unexpected invoke ${args.token}`);
+            },
+        },
+        "wirebot-failover",
+        options.stack,
+        true,
+        "organization",
+    );
+    const secretKeys = (options.secretKeys ?? []).map(fullKey);
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(
+            Object.entries(options.config)
+                .filter(([, v]) => v !== undefined)
+                .map(([k, v]) => [fullKey(k), typeof v === "string" ? v : JSON.stringify(v)]),
+        ),
+        secretKeys,
+    );
+    const program = loadProgram();
+    const returned = await program();
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
+    for (const [key, value] of Object.entries(returned)) {
+        const out = pulumi.output(value);
+        outputs[key] = await promiseOf(out);
+        if (await out.isSecret) secretOutputs.push(key);
+    }
+    await settle();
+    return {
+        resources,
+        outputs,
+        secretOutputs,
+        byName(name) {
+            const found = resources.find((r) => r.name === name);
+            if (!found) throw new Error(`no resource named ${name}; have: ${resources.map((r) => r.name).join(", ")}`);
+            return found;
+        },
+        ofType(type) {
+            return resources.filter((r) => r.type === type);
+        },
+    };
+}
+
+function fullKey(key: string): string {
+    return key.includes(":") ? key : `wirebot:${key}`;
+}
+
+function loadProgram(): () => Promise<Record<string, unknown>> {
+    const entry = require.resolve("../../index");
+    delete require.cache[entry];
+    return require(entry) as () => Promise<Record<string, unknown>>;
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+/** Lets the mocked engine finish registering resources created inside applies. */
+async function settle(): Promise<void> {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Runs the program expecting a config error; returns its message. */
+export async function configErrorOf(options: RunOptions): Promise<string> {
+    const resources: string[] = [];
+    try {
+        const run = await runProgram(options);
+        resources.push(...run.resources.filter((r) => r.type !== "pulumi:pulumi:StackReference").map((r) => r.name));
+    } catch (err) {
+        return (err as Error).message;
+    }
+    throw new Error(`expected a config error, but the program registered: ${resources.join(", ")}`);
+}
+
+/** A file with an ELF header for the given architecture, standing in for a binary on the operator's machine. */
+export function fakeBinary(arch: "amd64" | "arm64"): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-bin-"));
+    const file = path.join(dir, `tool-${arch}`);
+    const header = Buffer.alloc(64);
+    header.writeUInt32BE(0x7f454c46, 0);
+    header[4] = 2;
+    header[5] = 1;
+    header.writeUInt16LE(arch === "amd64" ? 0x3e : 0xb7, 18);
+    fs.writeFileSync(file, header, { mode: 0o755 });
+    return file;
+}
+
+export const DEFAULT_SERVER_TYPES = [
+    {
+        name: "cax11",
+        architecture: "arm",
+        isDeprecated: false,
+        locations: [
+            { name: "fsn1", available: true, isDeprecated: false },
+            { name: "nbg1", available: true, isDeprecated: false },
+            { name: "ash", available: true, isDeprecated: false },
+        ],
+    },
+    {
+        name: "cx22",
+        architecture: "x86",
+        isDeprecated: false,
+        locations: [
+            { name: "fsn1", available: true, isDeprecated: false },
+            { name: "hel1", available: true, isDeprecated: false },
+        ],
+    },
+    {
+        name: "cpx11",
+        architecture: "x86",
+        isDeprecated: false,
+        locations: [
+            { name: "ash", available: true, isDeprecated: false },
+            { name: "hil", available: true, isDeprecated: false },
+        ],
+    },
+];

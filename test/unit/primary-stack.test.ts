@@ -1,0 +1,111 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { adoptedPrimaryOptions, primaryOptions, TUNNEL_ID, ZONE_ID } from "./fixtures";
+import { runProgram } from "./harness";
+
+const payloadOf = (stdin: string) => stdin;
+
+describe("primary stack", () => {
+    it("creates the tunnel with a random secret, remotely managed ingress and a CNAME per operator hostname", async () => {
+        const run = await runProgram(primaryOptions());
+        const tunnel = run.ofType("cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared");
+        assert.equal(tunnel.length, 1);
+        assert.equal(tunnel[0].inputs.configSrc, "cloudflare");
+        assert.deepEqual(tunnel[0].secretInputs, ["tunnelSecret"]);
+        assert.equal(run.ofType("random:index/randomBytes:RandomBytes")[0].inputs.length, 32);
+
+        const ingress = run.ofType("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig")[0];
+        assert.deepEqual(ingress.inputs.config.ingresses, [
+            { hostname: "helm.wirebot.chat", service: "http://localhost:18789" },
+            { hostname: "wins.wirebot.chat", service: "http://localhost:8100" },
+            { hostname: "api.wirebot.chat", service: "http://localhost:8100" },
+            { hostname: "ai.clientbiz.com", service: "http://localhost:18789" },
+            { service: "http_status:404" },
+        ]);
+
+        const dns = run.ofType("cloudflare:index/dnsRecord:DnsRecord");
+        assert.deepEqual(dns.map((r) => r.inputs.name).sort(), ["api.wirebot.chat", "helm.wirebot.chat", "wins.wirebot.chat"]);
+        for (const record of dns) {
+            assert.equal(record.inputs.type, "CNAME");
+            assert.equal(record.inputs.proxied, true);
+            assert.equal(record.inputs.zoneId, ZONE_ID);
+            assert.equal(record.inputs.content, "tunnel-id.cfargotunnel.com");
+        }
+    });
+
+    it("adopts an existing tunnel from its credentials, rendering ingress into the local connector config", async () => {
+        const run = await runProgram(adoptedPrimaryOptions());
+        assert.equal(run.ofType("cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared").length, 0);
+        assert.equal(run.ofType("cloudflare:index/dnsRecord:DnsRecord").length, 0, "DNS stays unmanaged by default when adopting");
+        assert.equal(run.ofType("random:index/randomBytes:RandomBytes").length, 0);
+        const config = String(run.outputs.cloudflaredConfig);
+        const parsed = JSON.parse(config.slice(config.indexOf("{")));
+        assert.equal(parsed.tunnel, TUNNEL_ID);
+        assert.equal(parsed["credentials-file"], "/etc/cloudflared/wirebot-credentials.json");
+        assert.deepEqual(parsed.ingress.at(-1), { service: "http_status:404" });
+        assert.equal(parsed.ingress[0].hostname, "helm.wirebot.chat");
+    });
+
+    it("needs no provider but command when the tunnel is adopted and DNS is unmanaged", async () => {
+        const run = await runProgram(adoptedPrimaryOptions());
+        const types = new Set(run.resources.map((r) => r.type.split(":")[0]));
+        types.delete("pulumi");
+        types.delete("wirebot");
+        assert.deepEqual([...types], ["command"]);
+    });
+
+    it("installs units, connector config and credentials on the primary and serves there when it is active", async () => {
+        const run = await runProgram(adoptedPrimaryOptions());
+        const steps = run.ofType("command:remote:Command").map((r) => r.name);
+        for (const expected of [
+            "primary-prepare",
+            "primary-binary-cloudflared",
+            "primary-file-etc-systemd-system-openclaw-gateway.service",
+            "primary-file-etc-systemd-system-wirebot-scoreboard.service",
+            "primary-file-etc-systemd-system-cloudflared-wirebot.service",
+            "primary-file-etc-cloudflared-wirebot.yml",
+            "primary-file-etc-cloudflared-wirebot-credentials.json",
+            "primary-serving",
+        ]) {
+            assert.ok(steps.includes(expected), `missing step ${expected}; have ${steps.join(", ")}`);
+        }
+        const serving = run.byName("primary-serving");
+        assert.match(payloadOf(serving.inputs.stdin), /^SERVING='yes'$/m);
+        assert.match(serving.inputs.stdin, /^SERVICES='openclaw-gateway.service wirebot-scoreboard.service'$/m);
+        assert.equal(run.outputs.activeSide, "primary");
+    });
+
+    it("keeps the tunnel credentials and the SSH key secret in inputs and outputs", async () => {
+        const run = await runProgram(adoptedPrimaryOptions());
+        const credentials = run.byName("primary-file-etc-cloudflared-wirebot-credentials.json");
+        assert.ok(credentials.secretInputs.includes("stdin"), "credentials travel as a secret");
+        assert.match(credentials.inputs.stdin, /^MODE='0600'$/m);
+        for (const step of run.ofType("command:remote:Command")) {
+            assert.ok(step.secretInputs.includes("connection"), `${step.name}: the connection carries the private key as a secret`);
+            assert.ok(!step.inputs.create.includes("BEGIN OPENSSH"), `${step.name}: no key on the command line`);
+        }
+        assert.ok(run.secretOutputs.includes("tunnelCredentials"));
+        assert.ok(run.secretOutputs.includes("primarySshKey"));
+        assert.ok(!run.secretOutputs.includes("tunnelId"));
+    });
+
+    it("pins the primary's host key and bounds dialling", async () => {
+        const run = await runProgram(adoptedPrimaryOptions());
+        const connection = run.byName("primary-serving").inputs.connection;
+        assert.match(connection.hostKey, /^ssh-ed25519 /);
+        assert.equal(connection.dialErrorLimit, 2);
+        assert.equal(connection.perDialTimeout, 8);
+    });
+
+    it("exports what an operator and the other stacks need", async () => {
+        const run = await runProgram(primaryOptions());
+        assert.deepEqual(run.outputs.endpoints, [
+            "https://helm.wirebot.chat",
+            "https://wins.wirebot.chat",
+            "https://api.wirebot.chat",
+            "https://ai.clientbiz.com",
+        ]);
+        assert.match(String(run.outputs.nextCommand), /pulumi up -s standby/);
+        assert.deepEqual(Object.keys(run.outputs.primaryHost as object).sort(), ["arch", "host", "hostKey", "port", "user"]);
+    });
+});

@@ -1,0 +1,153 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { existingStandbyOptions, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
+import { REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
+
+describe("standby stack on Hetzner", () => {
+    it("declares the server, SSH key and firewall, defaulting to a CAX11 in Ashburn", async () => {
+        const run = await runProgram(standbyOptions());
+        const server = run.ofType("hcloud:index/server:Server");
+        assert.equal(server.length, 1);
+        assert.equal(server[0].inputs.serverType, "cax11");
+        assert.equal(server[0].inputs.location, "ash");
+        assert.equal(server[0].inputs.firewallIds.length, 1);
+        assert.equal(run.ofType("hcloud:index/sshKey:SshKey").length, 1);
+        assert.deepEqual(server[0].secretInputs, ["userData"], "cloud-init carries the host's private key");
+        assert.match(server[0].inputs.userData, /^#cloud-config\n/);
+        const cloudInit = JSON.parse(server[0].inputs.userData.replace(/^#cloud-config\n/, ""));
+        assert.match(cloudInit.ssh_keys.ed25519_private, /BEGIN OPENSSH PRIVATE KEY/);
+        assert.deepEqual(cloudInit.ssh_genkeytypes, ["ed25519"]);
+        assert.ok(cloudInit.packages.includes("openssh-sftp-server"));
+        assert.ok(cloudInit.users.some((u: { name?: string }) => u.name === "wirebot"));
+    });
+
+    it("admits only SSH from the primary and admins, and heartbeats from the primary", async () => {
+        const run = await runProgram(standbyOptions());
+        const [firewall] = run.ofType("hcloud:index/firewall:Firewall");
+        assert.deepEqual(firewall.inputs.rules, [
+            { direction: "in", protocol: "tcp", port: "22", sourceIps: ["203.0.113.10/32", "192.0.2.44/32"], description: "SSH from the primary and admins" },
+            { direction: "in", protocol: "tcp", port: "8300", sourceIps: ["203.0.113.10/32"], description: "heartbeats from the primary" },
+        ]);
+    });
+
+    it("pins the standby's host key from the key it generated for cloud-init", async () => {
+        const run = await runProgram(standbyOptions());
+        const [server] = run.ofType("hcloud:index/server:Server");
+        const cloudInit = JSON.parse(server.inputs.userData.replace(/^#cloud-config\n/, ""));
+        const pinned = run.byName("standby-serving").inputs.connection.hostKey;
+        assert.equal(pinned, cloudInit.ssh_keys.ed25519_public.split(" ").slice(0, 2).join(" "));
+        assert.equal(run.outputs.standbyHostKey, pinned);
+        assert.equal(run.outputs.standbyArch, "arm64");
+    });
+
+    it("fails at preview when the server type is not offered at the location, naming alternatives", async () => {
+        await assert.rejects(
+            runProgram(standbyOptions({ standby: { provider: "hetzner", hetzner: { sshPublicKey: STANDBY_HOST_KEY, serverType: "cx22", location: "ash" } } })),
+            (err: Error) => {
+                assert.match(err.message, /wirebot:standby\.hetzner\.serverType: bad value "cx22": not offered at location ash/);
+                assert.match(err.message, /cx22 is offered at: fsn1, hel1/);
+                assert.match(err.message, /ash offers: cax11, cpx11/);
+                return true;
+            },
+        );
+    });
+});
+
+describe("standby stack on an existing host", () => {
+    it("needs no cloud provider, only SSH", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        const providers = new Set(run.resources.map((r) => r.type.split(":")[0]));
+        assert.deepEqual([...providers].filter((p) => !["pulumi", "wirebot"].includes(p)), ["command"]);
+    });
+
+    it("installs the standby's units and connector stopped while the primary is active", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        const serving = run.byName("standby-serving");
+        assert.match(serving.inputs.stdin, /^SERVING='no'$/m);
+        assert.equal(serving.inputs.connection.host, "10.77.0.11");
+        for (const unit of ["openclaw-gateway.service", "wirebot-scoreboard.service", "cloudflared-wirebot.service"]) {
+            run.byName(`standby-file-etc-systemd-system-${unit}`);
+        }
+        const credentials = run.byName("standby-file-etc-cloudflared-wirebot-credentials.json");
+        assert.ok(credentials.secretInputs.includes("stdin"), "the tunnel credentials read from the primary stack stay secret");
+    });
+
+    it("runs Litestream on the primary into the replica directory on the standby, never the live path", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        const file = run.byName("primary-file-etc-wirebot-litestream.yml");
+        const content = Buffer.from(/^CONTENT_B64='([^']*)'$/m.exec(file.inputs.stdin)![1], "base64").toString();
+        const config = JSON.parse(content.slice(content.indexOf("{")));
+        const replicas = config.dbs.map((db: { replica: { path: string } }) => db.replica.path);
+        assert.deepEqual(replicas, [
+            "/var/lib/wirebot/replica/users/verious/memory/verious.sqlite",
+            "/var/lib/wirebot/replica/scoreboard/events.db",
+            "/var/lib/wirebot/replica/mem0/history.db",
+            "/var/lib/wirebot/replica/scoreboard/tenants",
+        ]);
+        for (const db of config.dbs) {
+            assert.equal(db.replica.type, "sftp");
+            assert.equal(db.replica.host, "10.77.0.11:22");
+            assert.equal(db.replica.user, "wirebot-replica");
+            assert.equal(db.replica["host-key"], STANDBY_HOST_KEY);
+            assert.equal(db.replica["key-path"], "/etc/wirebot/replication_ed25519");
+            assert.equal(db.replica["sync-interval"], "1s");
+        }
+        const watch = config.dbs.at(-1);
+        assert.deepEqual(
+            { dir: watch.dir, pattern: watch.pattern, recursive: watch.recursive, watch: watch.watch },
+            { dir: "/data/wirebot/scoreboard/tenants", pattern: "events.db", recursive: true, watch: true },
+        );
+        const feeders = run.byName("primary-feeders");
+        assert.match(feeders.inputs.stdin, /^RUN='yes'$/m);
+        assert.match(feeders.inputs.stdin, /^UNITS='wirebot-litestream.service wirebot-replicator.service'$/m);
+    });
+
+    it("admits the primary's replication key on the standby for SFTP only", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        const access = run.byName("standby-replica-access");
+        assert.match(access.inputs.stdin, new RegExp(`^PUBLIC_KEY='${REPLICATION_PUBLIC_KEY}'$`, "m"));
+        assert.match(access.inputs.stdin, /restrict,command=/);
+    });
+
+    it("installs the agent on both hosts with the heartbeat token as a 0600 secret file", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        for (const host of ["primary", "standby"]) {
+            const token = run.byName(`${host}-file-etc-wirebot-heartbeat.token`);
+            assert.ok(token.secretInputs.includes("stdin"));
+            assert.match(token.inputs.stdin, /^MODE='0600'$/m);
+            assert.match(token.inputs.stdin, /^OWNER='root'$/m);
+            run.byName(`${host}-file-usr-local-lib-wirebot-failover-wirebot-agent.js`);
+            run.byName(`${host}-file-etc-wirebot-agent.json`);
+        }
+        run.byName("primary-file-etc-systemd-system-wirebot-replicator.service");
+        run.byName("standby-file-etc-systemd-system-wirebot-watchdog.service");
+        assert.match(run.byName("standby-watchdog").inputs.stdin, /^RUN='yes'$/m);
+    });
+
+    it("generates a heartbeat token when none is configured", async () => {
+        const run = await runProgram(existingStandbyOptions({ heartbeatToken: undefined }));
+        const [password] = run.ofType("random:index/randomPassword:RandomPassword");
+        assert.equal(password.inputs.length, 48);
+    });
+
+    it("refuses litestream built for the wrong architecture of the primary", async () => {
+        const options = existingStandbyOptions();
+        const binaries = options.config.binaries as Record<string, Record<string, unknown>>;
+        binaries.litestream = { amd64: binaries.litestream.amd64 };
+        options.stackOutputs!["organization/wirebot-failover/primary"] = {
+            ...options.stackOutputs!["organization/wirebot-failover/primary"],
+            primaryHost: { host: "203.0.113.10", port: 22, user: "root", hostKey: STANDBY_HOST_KEY, arch: "arm64" },
+        };
+        await assert.rejects(runProgram(options), /wirebot:binaries\.litestream\.arm64: missing; the primary runs arm64/);
+    });
+
+    it("exports the replica locations and the standby address", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        assert.equal(run.outputs.standbyAddress, "10.77.0.11");
+        assert.deepEqual((run.outputs.replicaLocations as { live: string; replica: string }[])[1], {
+            live: "/data/wirebot/scoreboard/events.db",
+            replica: "10.77.0.11:/var/lib/wirebot/replica/scoreboard/events.db",
+        });
+        assert.ok(run.secretOutputs.includes("standbySshKey"));
+    });
+});

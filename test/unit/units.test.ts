@@ -1,0 +1,84 @@
+import { strict as assert } from "node:assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { SERVICE_NAMES } from "../../components/config-schema";
+import { connectorUnit, renderServiceUnit, resolveServices, UnitFile } from "../../components/service-units";
+import { readAsset, renderTemplate } from "../../components/templates";
+
+function allUnits(): UnitFile[] {
+    const everyService = Object.fromEntries(SERVICE_NAMES.map((n) => [n, { enabled: true }]));
+    return [
+        ...resolveServices(everyService).map(renderServiceUnit),
+        connectorUnit(),
+        { unit: "wirebot-litestream.service", content: readAsset("systemd/wirebot-litestream.service") },
+        { unit: "wirebot-replicator.service", content: renderTemplate("systemd/wirebot-replicator.service", { nodePath: "/usr/bin/node" }) },
+        { unit: "wirebot-watchdog.service", content: renderTemplate("systemd/wirebot-watchdog.service", { nodePath: "/usr/bin/node" }) },
+    ];
+}
+
+/** A root with the host's stock units and an executable at each ExecStart path, so verify checks our units alone. */
+function verifyRoot(units: UnitFile[]): string {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-units-"));
+    fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
+    execFileSync("cp", ["-a", "/lib/systemd/system", path.join(root, "usr/lib/systemd/")]);
+    fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
+    for (const unit of units) {
+        fs.writeFileSync(path.join(root, "etc/systemd/system", unit.unit), unit.content);
+        const exec = /^ExecStart=(\S+)/m.exec(unit.content)![1];
+        fs.mkdirSync(path.join(root, path.dirname(exec)), { recursive: true });
+        fs.writeFileSync(path.join(root, exec), "#!/bin/sh\n", { mode: 0o755 });
+    }
+    return root;
+}
+
+describe("systemd units", () => {
+    const units = allUnits();
+
+    for (const unit of units) {
+        it(`${unit.unit} passes systemd-analyze verify without warnings`, () => {
+            const root = verifyRoot(units);
+            const result = spawnSync("systemd-analyze", ["verify", `--root=${root}`, `/etc/systemd/system/${unit.unit}`], { encoding: "utf8" });
+            assert.equal(result.error, undefined, "systemd-analyze must be installed (Debian package systemd)");
+            assert.equal(result.status, 0, result.stderr);
+            assert.equal(result.stderr.trim(), "", `warnings:\n${result.stderr}`);
+            fs.rmSync(root, { recursive: true, force: true });
+        });
+    }
+
+    it("sandboxes every service but Letta's podman", () => {
+        for (const unit of units) {
+            if (unit.unit === "letta-wirebot.service") {
+                assert.ok(!unit.content.includes("ProtectSystem"), "podman needs its own namespaces");
+                continue;
+            }
+            for (const directive of ["NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectKernelModules=yes", "RestrictSUIDSGID=yes"]) {
+                assert.ok(unit.content.includes(directive), `${unit.unit} lacks ${directive}`);
+            }
+        }
+    });
+
+    it("renders 001's default services with their ports and users", () => {
+        const [gateway, scoreboard] = resolveServices({}).map(renderServiceUnit);
+        assert.equal(resolveServices({}).length, 2, "gateway and scoreboard by default; mem0, memory-syncd and Letta are optional");
+        assert.match(gateway.content, /^ExecStart=\/usr\/bin\/openclaw gateway --port 18789$/m);
+        assert.match(gateway.content, /^User=wirebot$/m);
+        assert.match(scoreboard.content, /^Description=Wirebot scoreboard \(:8100\)$/m);
+    });
+
+    it("applies the operator's overrides", () => {
+        const units = resolveServices({ gateway: { execStart: "/opt/lab/gateway.py", environmentFile: "/etc/wirebot/gateway.env" }, mem0: { enabled: true } });
+        assert.deepEqual(units.map((u) => u.unit), ["openclaw-gateway.service", "wirebot-scoreboard.service", "mem0-wirebot.service"]);
+        const gateway = renderServiceUnit(units[0]).content;
+        assert.match(gateway, /^ExecStart=\/opt\/lab\/gateway.py$/m);
+        assert.match(gateway, /^EnvironmentFile=-\/etc\/wirebot\/gateway.env$/m);
+    });
+
+    it("starts the connector from the local config and its credentials only", () => {
+        const connector = connectorUnit().content;
+        assert.match(connector, /^ExecStart=\/usr\/local\/bin\/cloudflared --no-autoupdate --config \/etc\/cloudflared\/wirebot.yml tunnel run$/m);
+        assert.ok(!/token/i.test(connector), "no secret on the command line");
+    });
+});
