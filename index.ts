@@ -1,18 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadSettings } from "./components/config";
-import { primaryStack } from "./components/primary-stack";
-import { standbyStack } from "./components/standby-stack";
-import { tenantStack } from "./components/tenant-stack";
 
-// Config is read and validated once, before any resource is registered.
+// Config is read and validated once, before any resource is registered. Each
+// role loads only its own stack module, so a primary never loads cloud code it
+// does not use.
 export = async (): Promise<Record<string, unknown>> => {
     const settings = loadSettings(pulumi.getStack());
     switch (settings.role) {
         case "primary":
-            return primaryStack(settings);
+            return (await import("./components/primary-stack")).primaryStack(settings);
         case "standby":
-            return standbyStack(settings);
+            return (await import("./components/standby-stack")).standbyStack(settings);
         case "tenant":
-            return tenantStack(settings);
+            return (await import("./components/tenant-stack")).tenantStack(settings);
     }
 };

@@ -24,7 +24,7 @@ const host = (extra: Record<string, unknown>) => ({ host: "203.0.113.10", hostKe
 const hetzner = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
 const secretsUnmarked = (options: RunOptions, key: string): RunOptions => ({
     ...options,
-    secretKeys: (options.secretKeys ?? []).filter((k) => k !== key),
+    secretKeys: (options.secretKeys ?? []).filter((k) => k !== key && `wirebot:${k}` !== key),
 });
 
 const cases: BadInput[] = [
