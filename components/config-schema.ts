@@ -190,7 +190,6 @@ const agent = z
         missThreshold: z.number().int().min(1).max(20, "must be between 1 and 20 missed heartbeats").default(3),
         autoActivate: z.boolean().default(true),
         witnessUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL that says which side serves" }).optional(),
-        drillSchedule: z.string().min(1).default("Sun *-*-1..7 03:00:00 America/Los_Angeles"),
         nodePath: absolutePath.default("/usr/bin/node"),
     })
     .default({
@@ -198,7 +197,6 @@ const agent = z
         heartbeatIntervalSeconds: 10,
         missThreshold: 3,
         autoActivate: true,
-        drillSchedule: "Sun *-*-1..7 03:00:00 America/Los_Angeles",
         nodePath: "/usr/bin/node",
     });
 

@@ -19,6 +19,8 @@ export interface ServingRoleArgs {
     cloudflared: BinarySource;
     /** True when this host is the active side. */
     serving: boolean;
+    /** A command run before the services start when this host takes over. */
+    beforeServing?: string;
     timeoutSeconds: number;
 }
 
@@ -65,6 +67,7 @@ export class ServingRole extends pulumi.ComponentResource {
                     SERVICES: this.units.join(" "),
                     CONNECTOR: CONNECTOR_UNIT,
                     UNIT_REVISIONS: revisions,
+                    BEFORE_SERVING: args.beforeServing ?? "",
                 },
                 timeoutSeconds,
             },

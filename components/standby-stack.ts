@@ -60,6 +60,8 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
             tunnelCredentials: primaryRef.requireOutput("tunnelCredentials") as pulumi.Output<string>,
             cloudflared: config.binaries.cloudflared[standby.arch]!,
             serving: config.activeSide === "standby",
+            // Databases come from the replicas into the live paths before the services start.
+            beforeServing: "/usr/local/sbin/wirebot-restore",
             timeoutSeconds: timeout,
         },
         { dependsOn: standbySetup.ready },

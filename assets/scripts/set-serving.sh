@@ -5,6 +5,9 @@
 # Units whose files changed since the last run are restarted if running
 # (changed_units comes from lib/unit-revisions.sh).
 : "${SERVING:?}" "${SERVICES:?}" "${CONNECTOR:?}" "${UNIT_REVISIONS:?}"
+# Run before the services start when the host takes over (the standby restores
+# its databases from the replicas); empty on the primary.
+BEFORE_SERVING=${BEFORE_SERVING:-}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
 
 record_prior_state() {
@@ -21,6 +24,10 @@ step_create() {
     changed=$(changed_units "$UNIT_REVISIONS")
     systemctl daemon-reload
     if [ "$SERVING" = yes ]; then
+        if [ -n "$BEFORE_SERVING" ] && ! systemctl is-active --quiet "$CONNECTOR"; then
+            echo "taking over: $BEFORE_SERVING"
+            $BEFORE_SERVING
+        fi
         # shellcheck disable=SC2086
         [ -z "$changed" ] || systemctl try-restart $changed
         # shellcheck disable=SC2086
