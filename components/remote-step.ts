@@ -21,15 +21,15 @@ export interface RemoteStepArgs {
  */
 export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     const stepId = `${args.host.name}-${name}`;
-    const payload = pulumi.all(args.inputs).apply((values) => stepPayload(stepId, args.script, args.libraries ?? [], values));
-    const revision = payload.apply((p) => sha256(p));
+    const stdin = pulumi.all(args.inputs).apply((values) => stepStdin(stepId, args.script, args.libraries ?? [], values));
+    const revision = stdin.apply(revisionOf);
     return new command.remote.Command(
         stepId,
         {
             connection: connectionOf(args.host),
             create: launcher(args, stepId, "create"),
             delete: launcher(args, stepId, "delete"),
-            stdin: pulumi.all([payload, revision]).apply(([p, r]) => `REVISION=${r}\n${p}`),
+            stdin,
             triggers: [revision],
             logging: "stdoutAndStderr",
         },
@@ -41,6 +41,16 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
 }
 
 const withoutShebang = (text: string) => text.replace(/^#!.*\n/, "");
+
+/** What the host runs as `sh -s -- create|delete`: the revision, then the step itself. */
+export function stepStdin(stepId: string, script: string, libraries: string[], values: Record<string, string>): string {
+    const payload = stepPayload(stepId, script, libraries, values);
+    return `REVISION=${sha256(payload)}\n${payload}`;
+}
+
+export function revisionOf(stdin: string): string {
+    return /^REVISION=([0-9a-f]+)$/m.exec(stdin)![1];
+}
 
 function stepPayload(stepId: string, script: string, libraries: string[], values: Record<string, string>): string {
     return [
@@ -54,7 +64,13 @@ function stepPayload(stepId: string, script: string, libraries: string[], values
 
 /** The short command line the provider runs; a timeout names the step and the host. */
 function launcher(args: RemoteStepArgs, stepId: string, action: "create" | "delete"): pulumi.Output<string> {
-    const sudo = args.host.user === "root" ? "" : "sudo -n ";
-    const seconds = args.timeoutSeconds;
-    return pulumi.interpolate`${sudo}timeout -k 10 ${seconds} sh -s -- ${action}; rc=$?; if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "wirebot-failover: step ${stepId} (${action}) timed out after ${seconds}s on host ${args.host.name} (${args.host.address})" >&2; fi; exit $rc`;
+    return pulumi
+        .output(args.host.address)
+        .apply((address) => launcherCommand({ user: args.host.user, seconds: args.timeoutSeconds, stepId, action, host: `${args.host.name} (${address})` }));
+}
+
+export function launcherCommand(p: { user: string; seconds: number; stepId: string; action: string; host: string }): string {
+    const sudo = p.user === "root" ? "" : "sudo -n ";
+    const message = `wirebot-failover: step ${p.stepId} (${p.action}) timed out after ${p.seconds}s on host ${p.host}`;
+    return `${sudo}timeout -k 10 ${p.seconds} sh -s -- ${p.action}; rc=$?; if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo ${shellQuote(message)} >&2; fi; exit $rc`;
 }

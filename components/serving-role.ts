@@ -5,9 +5,8 @@ import type { BinarySource } from "./config-schema";
 import { hostFile, HostFileSpec } from "./host-file";
 import { CLOUDFLARED_CONFIG_PATH, CLOUDFLARED_CREDENTIALS_PATH } from "./ingress";
 import { remoteStep } from "./remote-step";
-import { CONNECTOR_UNIT, connectorUnit, renderServiceUnit, ServiceSpec } from "./service-units";
+import { CONNECTOR_UNIT, connectorUnit, renderServiceUnit, ServiceSpec, unitRevisions } from "./service-units";
 import { SshHost } from "./ssh-host";
-import { sha256 } from "./templates";
 
 export interface ServingRoleArgs {
     host: SshHost;
@@ -48,12 +47,11 @@ export class ServingRole extends pulumi.ComponentResource {
         const installed = files.map((f) => hostFile(host, f, timeoutSeconds, { parent: this }));
 
         // The connector restarts when its unit, config or credentials change.
-        const connectorRevision = pulumi
+        const revisions = pulumi
             .all([args.cloudflaredConfig, args.tunnelCredentials])
-            .apply(([config, credentials]) => sha256(connector.content + config + credentials).slice(0, 16));
-        const revisions = connectorRevision.apply((rev) =>
-            [...serviceUnits.map((u) => `${u.unit}=${sha256(u.content).slice(0, 16)}`), `${CONNECTOR_UNIT}=${rev}`].join(" "),
-        );
+            .apply(([config, credentials]) =>
+                unitRevisions([...serviceUnits, { unit: CONNECTOR_UNIT, content: connector.content + config + credentials }]),
+            );
 
         this.units = serviceUnits.map((u) => u.unit);
         this.activation = remoteStep(

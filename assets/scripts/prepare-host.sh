@@ -2,7 +2,7 @@
 # Service users and the directory tree. Users and directories this step made are
 # recorded so that delete removes exactly those (directories only when empty:
 # data is never deleted).
-: "${USERS:?}" "${DIRECTORIES:?}"
+: "${USERS?}" "${DIRECTORIES:?}"
 CREATED="/var/lib/wirebot-failover/created-by-$STEP_ID"
 
 step_create() {

@@ -1,0 +1,153 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { launcherCommand, stepStdin } from "../../components/remote-step";
+
+// The host half of each step, run for real: the same stdin a host receives, in a
+// private mount namespace whose /var/lib is a fresh tmpfs, so the step's
+// bookkeeping never touches this machine.
+const STATE = "/var/lib/wirebot-failover";
+
+function sandbox(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-step-"));
+}
+
+/** Runs create/delete actions of steps in one namespace; returns the combined output. */
+function runSteps(actions: { stdin: string; action: "create" | "delete" }[], check = ""): { status: number; output: string } {
+    const scripts = actions.map((a, i) => {
+        const file = path.join(os.tmpdir(), `wirebot-step-${process.pid}-${i}.sh`);
+        fs.writeFileSync(file, a.stdin);
+        return `sh -s -- ${a.action} < ${file}`;
+    });
+    const body = ["set -e", "mount -t tmpfs tmpfs /var/lib", ...scripts, check].join("\n");
+    const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", body], { encoding: "utf8" });
+    return { status: result.status ?? -1, output: result.stdout + result.stderr };
+}
+
+function fileStep(stepId: string, dest: string, content: string, mode = "0600") {
+    return stepStdin(stepId, "install-file.sh", [], {
+        DEST: dest,
+        MODE: mode,
+        OWNER: "root",
+        GROUP: "root",
+        CONTENT_B64: Buffer.from(content).toString("base64"),
+    });
+}
+
+describe("host steps, run for real", () => {
+    it("install a file atomically with its mode, and remove it on delete", () => {
+        const dest = path.join(sandbox(), "etc/wirebot/heartbeat.token");
+        const step = fileStep("standby-file-token", dest, "s3cret\n");
+        const created = runSteps([{ stdin: step, action: "create" }], `stat -c '%a %U' ${dest}; cat ${dest}; cat ${STATE}/steps/standby-file-token`);
+        assert.equal(created.status, 0, created.output);
+        assert.match(created.output, /^600 root$/m);
+        assert.match(created.output, /^s3cret$/m);
+        assert.ok(!created.output.includes("s3cret\n" + "installed"), "the content is not echoed");
+        const fresh = path.join(sandbox(), "heartbeat.token");
+        const again = fileStep("standby-file-token", fresh, "s3cret\n");
+        const deleted = runSteps([{ stdin: again, action: "create" }, { stdin: again, action: "delete" }], `test ! -e ${fresh} && echo gone; test ! -e ${STATE} && echo clean`);
+        assert.equal(deleted.status, 0, deleted.output);
+        assert.match(deleted.output, /^gone$/m);
+        assert.match(deleted.output, /^clean$/m, "no bookkeeping left behind");
+    });
+
+    it("keep a file that existed before and put it back on delete", () => {
+        const dest = path.join(sandbox(), "cloudflared.yml");
+        fs.writeFileSync(dest, "operator's own\n");
+        const step = fileStep("primary-file-cf", dest, "managed\n", "0644");
+        const run = runSteps([{ stdin: step, action: "create" }, { stdin: step, action: "delete" }], `cat ${dest}; echo "files: $(ls ${path.dirname(dest)})"`);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /^operator's own$/m);
+        assert.match(run.output, /^files: cloudflared.yml$/m, "the kept copy went back in place");
+    });
+
+    it("make the old revision's delete a no-op once a new revision is in place", () => {
+        const dest = path.join(sandbox(), "unit.service");
+        const v1 = fileStep("primary-file-unit", dest, "v1\n", "0644");
+        const v2 = fileStep("primary-file-unit", dest, "v2\n", "0644");
+        const run = runSteps(
+            [
+                { stdin: v1, action: "create" },
+                { stdin: v2, action: "create" },
+                { stdin: v1, action: "delete" },
+            ],
+            `cat ${dest}`,
+        );
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /superseded by a newer revision; nothing to undo/);
+        assert.match(run.output, /^v2$/m);
+    });
+
+    it("are idempotent: the same create twice gives the same result", () => {
+        const dest = path.join(sandbox(), "config.json");
+        const step = fileStep("primary-file-config", dest, "{}\n", "0640");
+        const run = runSteps([{ stdin: step, action: "create" }, { stdin: step, action: "create" }], `stat -c '%a' ${dest}; ls ${path.dirname(dest)} | wc -l`);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /^640$/m);
+        assert.match(run.output, /^1$/m, "no temporary or backup files left");
+    });
+
+    it("create directories, and on delete remove only those that are empty", () => {
+        const root = sandbox();
+        const step = stepStdin("primary-tenant-acme-prepare", "prepare-host.sh", [], {
+            USERS: "",
+            DIRECTORIES: `${root}/tenants/acme:root:0750 ${root}/clients/acme:root:0750`,
+        });
+        const run = runSteps(
+            [{ stdin: step, action: "create" }],
+            `stat -c '%a' ${root}/tenants/acme; echo data > ${root}/tenants/acme/events.db; sh -s -- delete < ${path.join(os.tmpdir(), `wirebot-step-${process.pid}-0.sh`)}; ls ${root}/tenants/acme; test ! -e ${root}/clients/acme && echo removed-empty`,
+        );
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /^750$/m);
+        assert.match(run.output, /kept .*tenants\/acme \(not empty\)/);
+        assert.match(run.output, /^events.db$/m, "data is never deleted");
+        assert.match(run.output, /^removed-empty$/m);
+    });
+
+    it("refuse a binary whose checksum does not match", () => {
+        const dir = sandbox();
+        fs.writeFileSync(path.join(dir, "litestream"), "not the pinned binary");
+        const step = stepStdin("primary-binary-litestream", "install-binary.sh", [], {
+            NAME: "litestream",
+            ARCH: "amd64",
+            SHA256: "0".repeat(64),
+            SOURCE: path.join(dir, "litestream"),
+        });
+        const run = runSteps([{ stdin: step, action: "create" }]);
+        assert.notEqual(run.status, 0);
+        assert.match(run.output, /litestream: checksum mismatch .*expected 0000/);
+    });
+
+    it("refuse a binary for another architecture than the host's", () => {
+        const step = stepStdin("standby-binary-cloudflared", "install-binary.sh", [], {
+            NAME: "cloudflared",
+            ARCH: os.arch() === "arm64" ? "amd64" : "arm64",
+            SHA256: "0".repeat(64),
+            SOURCE: "/dev/null",
+        });
+        const run = runSteps([{ stdin: step, action: "create" }]);
+        assert.notEqual(run.status, 0);
+        assert.match(run.output, /cloudflared: this host is \w+ but the binary is for \w+/);
+    });
+});
+
+describe("the step launcher", () => {
+    it("stops a step that runs over its time limit and names the step and the host", () => {
+        const command = launcherCommand({ user: "root", seconds: 1, stepId: "standby-serving", action: "create", host: "standby (10.77.0.11)" });
+        const started = Date.now();
+        const result = spawnSync("sh", ["-c", command], { input: "sleep 30\n", encoding: "utf8" });
+        assert.equal(result.status, 124);
+        assert.ok(Date.now() - started < 10_000);
+        assert.match(result.stderr, /wirebot-failover: step standby-serving \(create\) timed out after 1s on host standby \(10\.77\.0\.11\)/);
+    });
+
+    it("passes a failing step's stderr and exit code through", () => {
+        const command = launcherCommand({ user: "root", seconds: 30, stepId: "primary-prepare", action: "create", host: "primary (203.0.113.10)" });
+        const result = spawnSync("sh", ["-c", command], { input: "echo 'useradd: cannot lock /etc/passwd' >&2; exit 1\n", encoding: "utf8" });
+        assert.equal(result.status, 1);
+        assert.equal(result.stderr.trim(), "useradd: cannot lock /etc/passwd");
+    });
+});
