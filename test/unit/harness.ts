@@ -112,9 +112,9 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(returned)) {
-        const out = pulumi.output(value);
+        const out = pulumi.output(value) as pulumi.Output<unknown>;
         outputs[key] = await promiseOf(out);
-        if (await out.isSecret) secretOutputs.push(key);
+        if (await pulumi.isSecret(out)) secretOutputs.push(key);
     }
     await settle();
     return {

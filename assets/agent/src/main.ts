@@ -1,0 +1,46 @@
+import { AgentConfigError, loadConfig } from "./config";
+import { runReplicator } from "./replicator";
+import { hostStatus } from "./status";
+import { runWatchdog } from "./watchdog";
+
+const USAGE = `usage: wirebot-failover <command>
+
+commands:
+  status       print this host's role, units and last heartbeat as JSON
+  replicator   run the primary's agent (heartbeats, status API)
+  watchdog     run the standby's agent (heartbeat receiver, miss counter)
+
+config: $WIREBOT_AGENT_CONFIG or /etc/wirebot/agent.json`;
+
+async function main(argv: string[]): Promise<number> {
+    const command = argv[0];
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+        process.stdout.write(USAGE + "\n");
+        return command === undefined ? 2 : 0;
+    }
+    switch (command) {
+        case "status":
+            process.stdout.write(JSON.stringify(hostStatus(loadConfig()), null, 2) + "\n");
+            return 0;
+        case "replicator":
+            await runReplicator(loadConfig());
+            return -1;
+        case "watchdog":
+            await runWatchdog(loadConfig());
+            return -1;
+        default:
+            process.stderr.write(`wirebot-failover: unknown command ${command}\n${USAGE}\n`);
+            return 2;
+    }
+}
+
+main(process.argv.slice(2)).then(
+    (code) => {
+        // Long-running commands keep the process alive through their servers.
+        if (code >= 0) process.exit(code);
+    },
+    (err: Error) => {
+        process.stderr.write(`wirebot-failover: ${err instanceof AgentConfigError ? err.message : err.stack ?? err.message}\n`);
+        process.exit(1);
+    },
+);

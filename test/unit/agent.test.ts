@@ -1,0 +1,149 @@
+import { strict as assert } from "node:assert";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import { buildAgentBundle } from "../../assets/agent/build";
+import { sign, verify } from "../../assets/agent/src/heartbeat";
+import { MissCounter } from "../../assets/agent/src/miss-counter";
+
+describe("miss counter", () => {
+    it("counts whole intervals without a heartbeat and trips at the threshold", () => {
+        const counter = new MissCounter(10_000, 3, 0);
+        assert.equal(counter.misses(9_999), 0);
+        assert.equal(counter.misses(10_000), 1);
+        assert.equal(counter.tripped(29_999), false);
+        assert.equal(counter.tripped(30_000), true);
+    });
+
+    it("starts over on a heartbeat", () => {
+        const counter = new MissCounter(10_000, 3, 0);
+        counter.heartbeat(25_000);
+        assert.equal(counter.misses(34_000), 0);
+        assert.equal(counter.misses(45_000), 2);
+    });
+});
+
+describe("heartbeat signatures", () => {
+    const token = "t".repeat(48);
+    const at = "2026-11-25T03:00:00.000Z";
+    const now = Date.parse(at);
+    const body = JSON.stringify({ seq: 1 });
+
+    it("accept a good heartbeat", () => {
+        assert.deepEqual(verify(token, { signature: sign(token, at, body), timestamp: at }, body, now, 25_000), { ok: true });
+    });
+    it("reject a changed body", () => {
+        assert.deepEqual(verify(token, { signature: sign(token, at, body), timestamp: at }, body + " ", now, 25_000), { ok: false, reason: "bad signature" });
+    });
+    it("reject another token", () => {
+        assert.deepEqual(verify(token, { signature: sign("x".repeat(48), at, body), timestamp: at }, body, now, 25_000), { ok: false, reason: "bad signature" });
+    });
+    it("reject a replay outside the window", () => {
+        assert.deepEqual(verify(token, { signature: sign(token, at, body), timestamp: at }, body, now + 60_000, 25_000), { ok: false, reason: "stale or future timestamp" });
+    });
+    it("reject an unsigned heartbeat", () => {
+        assert.deepEqual(verify(token, { timestamp: at }, body, now, 25_000), { ok: false, reason: "unsigned" });
+    });
+});
+
+function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+        const server = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 8000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const value = probe();
+        if (value !== undefined) return value;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("the bundled agent on loopback", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-agent-"));
+    const bundle = path.join(dir, "wirebot-agent.js");
+    fs.writeFileSync(bundle, buildAgentBundle(), { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "token"), "k".repeat(48), { mode: 0o600 });
+    const children: ChildProcess[] = [];
+    after(() => children.forEach((c) => c.kill()));
+
+    const writeConfig = (name: string, role: string, listen: number, peer: number) => {
+        const file = path.join(dir, `${name}.json`);
+        fs.writeFileSync(
+            file,
+            JSON.stringify({
+                role,
+                listen: { address: "127.0.0.1", port: listen },
+                peer: { address: "127.0.0.1", port: peer },
+                heartbeatIntervalSeconds: 1,
+                missThreshold: 3,
+                autoActivate: false,
+                witnessUrl: null,
+                tokenFile: path.join(dir, "token"),
+                alertWebhookUrlFile: null,
+                stateDir: path.join(dir, `${name}-state`),
+                units: { services: ["wirebot-lab-none.service"], connector: "wirebot-lab-none-connector.service" },
+                databases: [],
+                tenantsDir: dir,
+                replicaDir: dir,
+            }),
+        );
+        return file;
+    };
+    const start = (command: string, config: string) => {
+        const child = spawn(process.execPath, [bundle, command], { env: { ...process.env, WIREBOT_AGENT_CONFIG: config }, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        child.stdout!.on("data", (d) => (output += d));
+        child.stderr!.on("data", (d) => (output += d));
+        children.push(child);
+        return () => output;
+    };
+
+    it("prints its usage", () => {
+        const result = spawnSync(process.execPath, [bundle, "--help"], { encoding: "utf8" });
+        assert.equal(result.status, 0);
+        assert.match(result.stdout, /replicator/);
+    });
+
+    it("delivers signed heartbeats from the replicator to the watchdog, and rejects forged ones", async () => {
+        const watchdogPort = await freePort();
+        const statusPort = await freePort();
+        const watchdogOut = start("watchdog", writeConfig("standby", "standby", watchdogPort, statusPort));
+        await waitFor("the watchdog to listen", () => (watchdogOut().includes("expecting heartbeats") ? true : undefined));
+        start("replicator", writeConfig("primary", "primary", statusPort, watchdogPort));
+        const received = await waitFor("a heartbeat on the standby", () => {
+            try {
+                return JSON.parse(fs.readFileSync(path.join(dir, "standby-state", "last-heartbeat.json"), "utf8"));
+            } catch {
+                return undefined;
+            }
+        });
+        assert.equal(received.heartbeat.role, "primary");
+        assert.ok(received.heartbeat.seq >= 1);
+
+        const forged = await fetch(`http://127.0.0.1:${watchdogPort}/heartbeat`, {
+            method: "POST",
+            headers: { "x-wirebot-signature": "sha256=" + "0".repeat(64), "x-wirebot-timestamp": new Date().toISOString() },
+            body: JSON.stringify({ host: "attacker", seq: 1 }),
+        });
+        assert.equal(forged.status, 401);
+        const unsigned = await fetch(`http://127.0.0.1:${watchdogPort}/heartbeat`, { method: "POST", body: "{}" });
+        assert.equal(unsigned.status, 401);
+        assert.match(watchdogOut(), /rejected heartbeat from 127\.0\.0\.1: bad signature/);
+        assert.match(watchdogOut(), /rejected heartbeat from 127\.0\.0\.1: unsigned/);
+        assert.ok(!watchdogOut().includes("k".repeat(48)), "the token never reaches the log");
+
+        const status = (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as Record<string, unknown>;
+        assert.equal(status.primary, true);
+        assert.equal(status.standby_reachable, true);
+    });
+});
