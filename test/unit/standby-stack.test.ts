@@ -106,7 +106,7 @@ describe("standby stack on an existing host", () => {
         const run = await runProgram(existingStandbyOptions());
         const access = run.byName("standby-replica-access");
         assert.match(access.inputs.stdin, new RegExp(`^PUBLIC_KEY='${REPLICATION_PUBLIC_KEY}'$`, "m"));
-        assert.match(access.inputs.stdin, /restrict,command=/);
+        assert.match(access.inputs.stdin, /ForceCommand internal-sftp/);
     });
 
     it("installs the agent on both hosts with the heartbeat token as a 0600 secret file", async () => {

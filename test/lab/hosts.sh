@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The lab's two hosts: Debian booted with systemd-nspawn (systemd as PID 1, real
+# sshd), each in its own network namespace on 10.77.0.0/24, reachable from this
+# machine and from each other. Host keys are made here before boot and pinned.
+#
+#   hosts.sh up                      build or reuse the root filesystem, boot both hosts
+#   hosts.sh down                    tear everything down (idempotent)
+#   hosts.sh status                  which hosts run
+#   hosts.sh env                     shell variables describing the lab
+#   hosts.sh ssh <host> [command]    a shell or a command on a host
+#   hosts.sh poweroff|poweron <host> pull the plug / boot again with the same disk
+#   hosts.sh partition|heal          cut / restore the primary<->standby link only
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "$0")" && pwd)
+STATE=${WIREBOT_LAB_STATE:-$LAB_DIR/.state}
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wirebot-failover/rootfs"
+SUITE=bookworm
+MIRROR=http://deb.debian.org/debian
+PACKAGES=systemd,systemd-sysv,dbus,openssh-server,openssh-client,openssh-sftp-server,sqlite3,rsync,python3,curl,ca-certificates,iproute2,iputils-ping,procps,nodejs,nftables,less
+BRIDGE=wblab0
+BRIDGE_ADDR=10.77.0.1
+HOSTS=(primary standby)
+BOOT_TIMEOUT=90
+
+log() { printf '[lab %5ss] %s\n' "$SECONDS" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+address_of() {
+    case "$1" in
+    primary) echo 10.77.0.10 ;;
+    standby) echo 10.77.0.11 ;;
+    *) die "no lab host named '$1' (hosts: ${HOSTS[*]})" ;;
+    esac
+}
+
+rootfs() {
+    local key dir
+    key=$(printf '%s %s %s' "$SUITE" "$MIRROR" "$PACKAGES" | sha256sum | cut -c1-12)
+    dir="$CACHE/$SUITE-$key"
+    if [ ! -f "$dir/.complete" ]; then
+        log "building the $SUITE root filesystem with debootstrap (once; takes a few minutes)"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$dir" "$MIRROR" >"$CACHE/debootstrap-$key.log" 2>&1 ||
+            { tail -n 20 "$CACHE/debootstrap-$key.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap-$key.log)"; }
+        # Only an Ed25519 host key, made per host before boot, so the pin is the only key offered.
+        rm -f "$dir"/etc/ssh/ssh_host_*
+        chroot "$dir" systemctl disable ssh.socket >/dev/null 2>&1 || true
+        chroot "$dir" systemctl enable ssh.service >/dev/null 2>&1 || true
+        touch "$dir/.complete"
+    fi
+    echo "$dir"
+}
+
+prepare_host() {
+    local name=$1 base=$2 dir="$STATE/machines/$1"
+    if [ ! -d "$dir" ]; then
+        log "$name: copying the root filesystem"
+        mkdir -p "$STATE/machines"
+        cp -a --reflink=auto "$base" "$dir"
+    fi
+    echo "wb-$name" >"$dir/etc/hostname"
+    printf '127.0.0.1 localhost\n127.0.1.1 wb-%s\n' "$name" >"$dir/etc/hosts"
+    if [ ! -f "$dir/etc/ssh/ssh_host_ed25519_key" ]; then
+        ssh-keygen -q -t ed25519 -N '' -C "root@wb-$name" -f "$dir/etc/ssh/ssh_host_ed25519_key"
+    fi
+    printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\n' >"$dir/etc/ssh/sshd_config.d/10-lab.conf"
+    mkdir -p "$dir/root/.ssh"
+    cp "$STATE/id_ed25519.pub" "$dir/root/.ssh/authorized_keys"
+    chmod 700 "$dir/root/.ssh"
+    chmod 600 "$dir/root/.ssh/authorized_keys"
+    # The address is configured from outside, in the host's namespace: nothing in
+    # the host manages the network, so network-online.target is reached at once.
+    rm -f "$dir/etc/systemd/network/"*.network
+    rm -f "$dir/etc/systemd/system/multi-user.target.wants/systemd-networkd.service" \
+        "$dir/etc/systemd/system/network-online.target.wants/systemd-networkd-wait-online.service"
+    ln -sf /dev/null "$dir/etc/systemd/system/systemd-networkd-wait-online.service"
+    mkdir -p "$dir/opt/wirebot-lab"
+    cp "$LAB_DIR"/standins/*.py "$dir/opt/wirebot-lab/" 2>/dev/null || true
+}
+
+network_up() {
+    ip link show "$BRIDGE" >/dev/null 2>&1 || {
+        ip link add "$BRIDGE" type bridge
+        ip addr add "$BRIDGE_ADDR/24" dev "$BRIDGE"
+        ip link set "$BRIDGE" up
+    }
+    local name addr ns
+    for name in "${HOSTS[@]}"; do
+        ns="wblab-$name"
+        addr=$(address_of "$name")
+        ip netns list | grep -qw "$ns" && continue
+        ip link del "wbl-$name" 2>/dev/null || true
+        ip netns add "$ns"
+        ip link add "wbl-$name" type veth peer name eth0 netns "$ns"
+        ip link set "wbl-$name" master "$BRIDGE" up
+        ip -n "$ns" addr add "$addr/24" dev eth0
+        ip -n "$ns" link set lo up
+        ip -n "$ns" link set eth0 up
+        ip -n "$ns" route add default via "$BRIDGE_ADDR"
+    done
+}
+
+boot() {
+    local name=$1 dir="$STATE/machines/$1"
+    log "$name: booting"
+    setsid systemd-nspawn --boot --register=no --keep-unit --quiet \
+        --directory="$dir" --machine="wb-$name" --hostname="wb-$name" \
+        --network-namespace-path="/run/netns/wblab-$name" \
+        --capability=CAP_NET_ADMIN --resolv-conf=off --timezone=off --link-journal=no \
+        >"$STATE/$name.console" 2>&1 </dev/null &
+    echo $! >"$STATE/$name.pid"
+}
+
+ssh_opts() {
+    echo -i "$STATE/id_ed25519" -o UserKnownHostsFile="$STATE/known_hosts" -o StrictHostKeyChecking=yes \
+        -o BatchMode=yes -o ConnectTimeout=3 -o LogLevel=ERROR
+}
+
+wait_for_ssh() {
+    local name=$1 addr deadline
+    addr=$(address_of "$name")
+    deadline=$((SECONDS + BOOT_TIMEOUT))
+    # shellcheck disable=SC2046
+    until ssh $(ssh_opts) "root@$addr" true 2>/dev/null; do
+        if ! kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+            tail -n 30 "$STATE/$name.console" >&2 || true
+            die "$name did not boot: no SSH on $addr within ${BOOT_TIMEOUT}s (console: $STATE/$name.console)"
+        fi
+        sleep 1
+    done
+    log "$name: up at $addr"
+}
+
+write_known_hosts() {
+    : >"$STATE/known_hosts"
+    for name in "${HOSTS[@]}"; do
+        printf '%s %s\n' "$(address_of "$name")" "$(cut -d' ' -f1,2 "$STATE/machines/$name/etc/ssh/ssh_host_ed25519_key.pub")" >>"$STATE/known_hosts"
+    done
+}
+
+stop_host() {
+    local name=$1 pid
+    pid=$(cat "$STATE/$name.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        # The whole process tree, at once: like pulling the plug.
+        pkill -KILL -s "$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+        local deadline=$((SECONDS + 15))
+        while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+    fi
+    rm -f "$STATE/$name.pid"
+    # nspawn leaves mounts behind when killed.
+    grep " $STATE/machines/$name" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+}
+
+down() {
+    for name in "${HOSTS[@]}"; do stop_host "$name"; done
+    for name in "${HOSTS[@]}"; do
+        ip netns del "wblab-$name" 2>/dev/null || true
+        ip link del "wbl-$name" 2>/dev/null || true
+    done
+    ip link del "$BRIDGE" 2>/dev/null || true
+    rm -rf "$STATE/machines"
+    log "lab is down"
+}
+
+up() {
+    if ! command -v debootstrap >/dev/null || ! command -v systemd-nspawn >/dev/null; then
+        die "install debootstrap and systemd-container (apt-get install -y debootstrap systemd-container)"
+    fi
+    trap 'log "interrupted: tearing down"; down; exit 130' INT TERM
+    down >/dev/null 2>&1
+    mkdir -p "$STATE"
+    [ -f "$STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C wirebot-lab -f "$STATE/id_ed25519"
+    local base
+    base=$(rootfs)
+    for name in "${HOSTS[@]}"; do prepare_host "$name" "$base"; done
+    write_known_hosts
+    network_up
+    for name in "${HOSTS[@]}"; do boot "$name"; done
+    for name in "${HOSTS[@]}"; do wait_for_ssh "$name" || { down; exit 1; }; done
+    trap - INT TERM
+    log "lab is up: primary $(address_of primary), standby $(address_of standby)"
+}
+
+print_env() {
+    printf 'LAB_STATE_DIR=%q\n' "$STATE"
+    printf 'LAB_SSH_KEY=%q\n' "$STATE/id_ed25519"
+    printf 'LAB_KNOWN_HOSTS=%q\n' "$STATE/known_hosts"
+    for name in "${HOSTS[@]}"; do
+        local upper
+        upper=$(tr '[:lower:]' '[:upper:]' <<<"$name")
+        printf 'LAB_%s_ADDR=%s\n' "$upper" "$(address_of "$name")"
+        printf 'LAB_%s_HOSTKEY=%q\n' "$upper" "$(cut -d' ' -f1,2 "$STATE/machines/$name/etc/ssh/ssh_host_ed25519_key.pub" 2>/dev/null)"
+    done
+}
+
+link_rule() {
+    local action=$1 name peer
+    for name in primary standby; do
+        if [ "$name" = primary ]; then peer=$(address_of standby); else peer=$(address_of primary); fi
+        if [ "$action" = cut ]; then
+            ip netns exec "wblab-$name" nft add table inet wblab 2>/dev/null || true
+            ip netns exec "wblab-$name" nft 'add chain inet wblab cut { type filter hook output priority 0; }'
+            ip netns exec "wblab-$name" nft add rule inet wblab cut ip daddr "$peer" drop
+        else
+            ip netns exec "wblab-$name" nft delete table inet wblab 2>/dev/null || true
+        fi
+    done
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+env) print_env ;;
+status)
+    for name in "${HOSTS[@]}"; do
+        pid=$(cat "$STATE/$name.pid" 2>/dev/null || true)
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$name: running at $(address_of "$name")"; else echo "$name: off"; fi
+    done
+    ;;
+ssh)
+    [ "$#" -ge 2 ] || die "usage: hosts.sh ssh <primary|standby> [command]"
+    addr=$(address_of "$2")
+    shift 2
+    # shellcheck disable=SC2046
+    exec ssh $(ssh_opts) "root@$addr" "$@"
+    ;;
+poweroff) address_of "${2:?host}" >/dev/null && stop_host "$2" && log "$2: powered off" ;;
+poweron) address_of "${2:?host}" >/dev/null && boot "$2" && wait_for_ssh "$2" ;;
+partition) link_rule cut && log "primary<->standby link cut" ;;
+heal) link_rule heal && log "primary<->standby link restored" ;;
+*) sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
+esac

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Scoreboard stand-in for the lab: the real scoreboard is private.
+
+Appends UUID-keyed events to a SQLite database in WAL mode (as Litestream needs)
+and acknowledges each write only after it is committed. Events are append-only:
+a repeated id is ignored, never overwritten.
+  POST /v1/events {"id", "kind", "payload"}   -> 200 {"ack": id} after commit
+  GET  /v1/events                             -> {"ids": [...]}
+  GET  /health                                -> {"ok", "host", "db", "count"}
+Header X-Tenant: <id> selects <tenants dir>/<id>/events.db.
+"""
+import json
+import os
+import socket
+import sqlite3
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DB = os.environ.get("SCOREBOARD_DB", "/data/wirebot/scoreboard/events.db")
+TENANTS = os.environ.get("SCOREBOARD_TENANTS", "/data/wirebot/scoreboard/tenants")
+PORT = int(os.environ.get("SCOREBOARD_PORT", "8100"))
+SCHEMA = """CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, tenant TEXT, kind TEXT,
+    created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), payload TEXT)"""
+
+_local = threading.local()
+_write_lock = threading.Lock()
+
+
+def connection(path):
+    cache = getattr(_local, "connections", None)
+    if cache is None:
+        cache = _local.connections = {}
+    if path not in cache:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        conn = sqlite3.connect(path, timeout=5, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(SCHEMA)
+        cache[path] = conn
+    return cache[path]
+
+
+class Handler(BaseHTTPRequestHandler):
+    def db_path(self):
+        tenant = self.headers.get("X-Tenant")
+        if tenant is None:
+            return DB, None
+        if not tenant.replace("-", "").isalnum():
+            raise ValueError("bad tenant")
+        return os.path.join(TENANTS, tenant, "events.db"), tenant
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        if self.path != "/v1/events":
+            return self.reply(404, {"error": "not found"})
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+            event = json.loads(self.rfile.read(length))
+            path, tenant = self.db_path()
+            with _write_lock:
+                connection(path).execute(
+                    "INSERT OR IGNORE INTO events (id, tenant, kind, payload) VALUES (?, ?, ?, ?)",
+                    (str(event["id"]), tenant, event.get("kind", "event"), json.dumps(event.get("payload"))),
+                )
+            self.reply(200, {"ack": event["id"]})
+        except (ValueError, KeyError) as err:
+            self.reply(400, {"error": str(err)})
+
+    def do_GET(self):
+        path, _ = self.db_path()
+        if self.path == "/health":
+            count = connection(path).execute("SELECT count(*) FROM events").fetchone()[0]
+            return self.reply(200, {"ok": True, "host": socket.gethostname(), "db": path, "count": count})
+        if self.path.startswith("/v1/events"):
+            ids = [row[0] for row in connection(path).execute("SELECT id FROM events ORDER BY rowid")]
+            return self.reply(200, {"ids": ids})
+        self.reply(404, {"error": "not found"})
+
+    def log_message(self, fmt, *args):
+        if args and str(args[1]).startswith(("4", "5")):
+            super().log_message(fmt, *args)
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
