@@ -138,6 +138,8 @@ describe("the bundled agent on loopback", () => {
         assert.equal(forged.status, 401);
         const unsigned = await fetch(`http://127.0.0.1:${watchdogPort}/heartbeat`, { method: "POST", body: "{}" });
         assert.equal(unsigned.status, 401);
+        // The child's log arrives over a pipe: wait for it rather than race it.
+        await waitFor("both rejections in the log", () => (/bad signature[\s\S]*unsigned/.test(watchdogOut()) ? true : undefined));
         assert.match(watchdogOut(), /rejected heartbeat from 127\.0\.0\.1: bad signature/);
         assert.match(watchdogOut(), /rejected heartbeat from 127\.0\.0\.1: unsigned/);
         assert.ok(!watchdogOut().includes("k".repeat(48)), "the token never reaches the log");
