@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { buildAgentBundle } from "../assets/agent/build";
+import type { AgentConfig } from "../assets/agent/src/config";
 import { hostFile, HostFileSpec } from "./host-file";
 import { SshHost } from "./ssh-host";
 import { renderTemplate } from "./templates";
@@ -9,23 +10,8 @@ export const AGENT_CONFIG_PATH = "/etc/wirebot/agent.json";
 export const HEARTBEAT_TOKEN_PATH = "/etc/wirebot/heartbeat.token";
 export const ALERT_WEBHOOK_PATH = "/etc/wirebot/alert-webhook.url";
 
-/** The agent's config file, as the agent reads it (see assets/agent). */
-export interface AgentSettings {
-    role: "primary" | "standby";
-    listen: { address: string; port: number };
-    peer: { address: string; port: number };
-    heartbeatIntervalSeconds: number;
-    missThreshold: number;
-    autoActivate: boolean;
-    witnessUrl: string | null;
-    tokenFile: string;
-    alertWebhookUrlFile: string | null;
-    stateDir: string;
-    units: { services: string[]; connector: string };
-    databases: { path: string; replica: string }[];
-    tenantsDir: string;
-    replicaDir: string;
-}
+/** The agent's config file: the agent's own type, so the two cannot drift apart. */
+export type AgentSettings = AgentConfig;
 
 export interface HostAgentArgs {
     host: SshHost;
