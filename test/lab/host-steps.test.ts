@@ -1,78 +1,14 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import type { PathsConfig } from "../../components/config-schema";
-import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICA_USER, REPLICATION_KEY_PATH } from "../../components/litestream-config";
+import { REPLICA_USER, REPLICATION_KEY_PATH } from "../../components/litestream-config";
 import { LITESTREAM_UNIT } from "../../components/replication-feeders";
-import { renderServiceUnit, resolveServices, unitRevisions } from "../../components/service-units";
-import { REPLICAS_LIST_PATH, replicasList } from "../../components/standby-host";
-import { readAsset, sha256OfFile } from "../../components/templates";
-import { copyTo, fileStep, hosts, LabEnv, labEnv, LabHost, ssh, sshOk, step, waitFor } from "./lab";
+import { CONNECTOR, installLitestream, installServingUnits, PATHS, prepare, replication, restoreTooling, serving, SERVICES } from "./converge";
+import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
 
 // The host half of the program on real systemd hosts: the same step payloads the
 // program sends, run over SSH on two nspawn-booted Debian hosts. The Pulumi engine
 // does not drive these tests (see the README: the command provider cannot be built
 // here), so they check what the steps do to a host, not the engine's diffing.
-
-const PATHS: PathsConfig = {
-    dataRoot: "/data/wirebot",
-    workspace: "/home/wirebot/clawd",
-    databases: ["/data/wirebot/scoreboard/events.db"],
-    tenantsDir: "/data/wirebot/scoreboard/tenants",
-    replicaDir: "/var/lib/wirebot/replica",
-    fileSync: [],
-};
-const SERVICES = resolveServices({
-    gateway: { execStart: "/usr/bin/python3 /opt/wirebot-lab/gateway.py" },
-    scoreboard: { execStart: "/usr/bin/python3 /opt/wirebot-lab/scoreboard.py" },
-});
-// cloudflared cannot be built here, so a plain unit takes the connector's place in
-// the serving steps; what is checked is the step's start/stop/enable order, not the tunnel.
-const CONNECTOR = "wirebot-lab-connector.service";
-const CONNECTOR_UNIT = "[Unit]\nDescription=Stands in for the tunnel connector in the lab\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n";
-
-function litestreamBinary(): string {
-    const out = execFileSync("bash", [`${__dirname}/tools.sh`, "path"], { encoding: "utf8" }).trim();
-    const dir = out.split(":").find((d) => d.includes("litestream-"));
-    if (!dir) throw new Error("litestream is not built: run `bash test/lab/tools.sh install litestream`");
-    return `${dir}/litestream`;
-}
-
-function installLitestream(env: LabEnv, host: LabHost): void {
-    const local = litestreamBinary();
-    const digest = sha256OfFile(local);
-    const upload = `/var/lib/wirebot-failover/upload/litestream-${digest}`;
-    sshOk(env, host, "mkdir -p /var/lib/wirebot-failover/upload");
-    copyTo(env, host, local, upload);
-    step(env, host, `${host}-binary-litestream`, "install-binary.sh", { NAME: "litestream", ARCH: "amd64", SHA256: digest, SOURCE: upload });
-}
-
-function prepare(env: LabEnv, host: LabHost, users: string, dirs: string): void {
-    step(env, host, `${host}-prepare`, "prepare-host.sh", { USERS: users, DIRECTORIES: dirs });
-}
-
-function installServingUnits(env: LabEnv, host: LabHost): void {
-    for (const unit of SERVICES.map(renderServiceUnit)) fileStep(env, host, `/etc/systemd/system/${unit.unit}`, unit.content, "0644");
-    fileStep(env, host, `/etc/systemd/system/${CONNECTOR}`, CONNECTOR_UNIT, "0644");
-}
-
-function serving(env: LabEnv, host: LabHost, on: boolean, action: "create" | "delete" = "create"): string {
-    return step(
-        env,
-        host,
-        `${host}-serving`,
-        "set-serving.sh",
-        {
-            SERVING: on ? "yes" : "no",
-            SERVICES: SERVICES.map((s) => s.unit).join(" "),
-            CONNECTOR,
-            UNIT_REVISIONS: unitRevisions(SERVICES.map(renderServiceUnit)),
-            BEFORE_SERVING: "",
-        },
-        action,
-        ["unit-revisions.sh"],
-    );
-}
 
 function unitState(env: LabEnv, host: LabHost, unit: string): string {
     const active = ssh(env, host, `systemctl is-active ${unit}`).stdout.trim();
@@ -112,7 +48,9 @@ describe("host steps on real systemd hosts", { timeout: 20 * 60_000 }, () => {
     });
 
     it("serve on the active side only, and stay off after a reboot until told", async () => {
-        prepare(env, "standby", "wirebot", "/data/wirebot:wirebot:0750 /data/wirebot/scoreboard:wirebot:0750");
+        prepare(env, "standby");
+        installLitestream(env, "standby");
+        restoreTooling(env);
         installServingUnits(env, "standby");
 
         serving(env, "standby", true);
@@ -139,23 +77,13 @@ describe("host steps on real systemd hosts", { timeout: 20 * 60_000 }, () => {
     });
 
     it("replicate the primary's databases into the standby's replica directory, tenants included, within seconds", async () => {
-        prepare(env, "primary", "wirebot", "/data/wirebot:wirebot:0750 /data/wirebot/scoreboard:wirebot:0750 /data/wirebot/scoreboard/tenants:wirebot:0750 /etc/wirebot:root:0750");
-        prepare(env, "standby", `wirebot ${REPLICA_USER}`, `/var/lib/wirebot:root:0755 ${PATHS.replicaDir}:${REPLICA_USER}:0700 /etc/wirebot:root:0750`);
+        prepare(env, "primary");
         installLitestream(env, "primary");
-        installLitestream(env, "standby");
         installServingUnits(env, "primary");
         serving(env, "primary", true);
-
-        const publicKey = step(env, "primary", "primary-replication-key", "replication-key.sh", { KEY_PATH: REPLICATION_KEY_PATH }).trim().split("\n").pop()!;
-        assert.match(publicKey, /^ssh-ed25519 /);
-        step(env, "standby", "standby-replica-access", "replica-access.sh", { REPLICA_USER, PUBLIC_KEY: publicKey });
-
-        const config = litestreamConfig(PATHS, { host: env.address.standby, port: 22, hostKey: env.hostKey.standby }, "1s");
-        fileStep(env, "primary", LITESTREAM_CONFIG_PATH, config, "0640");
-        const unit = readAsset(`systemd/${LITESTREAM_UNIT}`);
-        fileStep(env, "primary", `/etc/systemd/system/${LITESTREAM_UNIT}`, unit, "0644");
-        step(env, "primary", "primary-feeders", "set-units.sh", { RUN: "yes", UNITS: LITESTREAM_UNIT, UNIT_REVISIONS: unitRevisions([{ unit: LITESTREAM_UNIT, content: unit + config }]) }, "create", ["unit-revisions.sh"]);
+        replication(env);
         assert.equal(unitState(env, "primary", LITESTREAM_UNIT), "active/enabled");
+        assert.match(sshOk(env, "standby", `cat ~${REPLICA_USER}/.ssh/authorized_keys`), /^restrict ssh-ed25519 /);
 
         await waitFor("the scoreboard stand-in on the primary", () => (ssh(env, "primary", "curl -sf http://127.0.0.1:8100/health").status === 0 ? true : undefined), 10_000, 200);
         const replica = `${PATHS.replicaDir}/scoreboard/events.db`;
@@ -185,8 +113,6 @@ describe("host steps on real systemd hosts", { timeout: 20 * 60_000 }, () => {
     });
 
     it("restore every database from the replicas into the live paths, moving the old file aside", () => {
-        fileStep(env, "standby", "/usr/local/sbin/wirebot-restore", readAsset("host/wirebot-restore"), "0755");
-        fileStep(env, "standby", REPLICAS_LIST_PATH, replicasList(PATHS), "0644");
         sshOk(env, "standby", "mkdir -p /data/wirebot/scoreboard && sqlite3 /data/wirebot/scoreboard/events.db 'create table stale(x)'");
         const primaryIds = sshOk(env, "primary", "sqlite3 /data/wirebot/scoreboard/events.db 'select id from events order by id'").trim();
         const out = sshOk(env, "standby", "/usr/local/sbin/wirebot-restore");

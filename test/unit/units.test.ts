@@ -27,9 +27,10 @@ function verifyRoot(units: UnitFile[]): string {
     fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
     for (const unit of units) {
         fs.writeFileSync(path.join(root, "etc/systemd/system", unit.unit), unit.content);
-        const exec = /^ExecStart=(\S+)/m.exec(unit.content)![1];
-        fs.mkdirSync(path.join(root, path.dirname(exec)), { recursive: true });
-        fs.writeFileSync(path.join(root, exec), "#!/bin/sh\n", { mode: 0o755 });
+        for (const [, exec] of unit.content.matchAll(/^Exec\w+=[-+!@:]*(\S+)/gm)) {
+            fs.mkdirSync(path.join(root, path.dirname(exec)), { recursive: true });
+            fs.writeFileSync(path.join(root, exec), "#!/bin/sh\n", { mode: 0o755 });
+        }
     }
     return root;
 }

@@ -1,4 +1,6 @@
+import { activate, ActivationRefused, deactivate } from "./activation";
 import { AgentConfigError, loadConfig } from "./config";
+import { mayServe } from "./may-serve";
 import { runReplicator } from "./replicator";
 import { hostStatus } from "./status";
 import { runWatchdog } from "./watchdog";
@@ -8,7 +10,10 @@ const USAGE = `usage: wirebot-failover <command>
 commands:
   status       print this host's role, units and last heartbeat as JSON
   replicator   run the primary's agent (heartbeats, status API)
-  watchdog     run the standby's agent (heartbeat receiver, miss counter)
+  watchdog     run the standby's agent (heartbeat receiver, miss counter, takeover)
+  activate [--force]  take over on this host: restore, services, connector
+  deactivate   stop serving on this host: connector, then services
+  may-serve    exit 0 if this host may start its connector (the peer is not serving)
 
 config: $WIREBOT_AGENT_CONFIG or /etc/wirebot/agent.json`;
 
@@ -22,6 +27,19 @@ async function main(argv: string[]): Promise<number> {
         case "status":
             process.stdout.write(JSON.stringify(hostStatus(loadConfig()), null, 2) + "\n");
             return 0;
+        case "activate": {
+            const takeover = await activate(loadConfig(), "operator", argv.includes("--force"));
+            process.stdout.write(JSON.stringify(takeover, null, 2) + "\n");
+            return 0;
+        }
+        case "deactivate":
+            process.stdout.write(JSON.stringify(await deactivate(loadConfig()), null, 2) + "\n");
+            return 0;
+        case "may-serve": {
+            const verdict = await mayServe(loadConfig());
+            (verdict.ok ? process.stdout : process.stderr).write(`wirebot-failover: ${verdict.reason}\n`);
+            return verdict.ok ? 0 : 1;
+        }
         case "replicator":
             await runReplicator(loadConfig());
             return -1;
@@ -40,7 +58,8 @@ main(process.argv.slice(2)).then(
         if (code >= 0) process.exit(code);
     },
     (err: Error) => {
-        process.stderr.write(`wirebot-failover: ${err instanceof AgentConfigError ? err.message : err.stack ?? err.message}\n`);
+        const known = err instanceof AgentConfigError || err instanceof ActivationRefused;
+        process.stderr.write(`wirebot-failover: ${known ? err.message : err.stack ?? err.message}\n`);
         process.exit(1);
     },
 );

@@ -1,4 +1,5 @@
 import * as http from "node:http";
+import { activate, ActivationRefused, isActive, takeoverRecord } from "./activation";
 import { AgentConfig, readSecretFile } from "./config";
 import { Heartbeat, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from "./heartbeat";
 import { listen, readBody, sendJson } from "./http";
@@ -27,15 +28,42 @@ export async function runWatchdog(config: AgentConfig, now: () => number = Date.
 
 function watchMisses(config: AgentConfig, counter: MissCounter, now: () => number, intervalMs: number): void {
     let reported = 0;
+    let acting = false;
+    let lastAttempt = -Infinity;
     const timer = setInterval(() => {
         const misses = counter.misses(now());
-        if (misses === reported) return;
-        if (misses === 0) log("watchdog: heartbeats are back");
-        else if (counter.tripped(now())) log(`watchdog: primary missed ${misses} heartbeats (threshold ${config.missThreshold})`);
-        else log(`watchdog: primary missed ${misses} heartbeat(s)`);
-        reported = misses;
+        if (misses !== reported) {
+            if (misses === 0) log("watchdog: heartbeats are back");
+            else log(`watchdog: primary missed ${misses} heartbeat(s) (threshold ${config.missThreshold})`);
+            reported = misses;
+        }
+        if (!counter.tripped(now()) || acting || now() - lastAttempt < intervalMs) return;
+        if (isActive(config.units.connector)) return;
+        lastAttempt = now();
+        acting = true;
+        void takeOver(config, misses).finally(() => (acting = false));
     }, Math.max(250, intervalMs / 4));
     timer.unref();
+}
+
+/** After the threshold: consult the witness, then activate, or alert only when so configured. */
+async function takeOver(config: AgentConfig, misses: number): Promise<void> {
+    if (!config.autoActivate) {
+        log(`watchdog: primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
+        return;
+    }
+    if (!config.witnessUrl) {
+        log(`watchdog: primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
+        return;
+    }
+    try {
+        const takeover = await activate(config, `primary missed ${misses} heartbeats`);
+        const total = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
+        log(`watchdog: took over in ${total} ms: ${takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")}`);
+    } catch (err) {
+        const refused = err instanceof ActivationRefused;
+        log(`watchdog: ${refused ? "not activating" : "activation failed"}: ${(err as Error).message}`);
+    }
 }
 
 async function handle(
@@ -47,6 +75,9 @@ async function handle(
     res: http.ServerResponse,
 ): Promise<void> {
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
+    if (req.method === "GET" && req.url === "/serving") {
+        return sendJson(res, 200, { serving: isActive(config.units.connector), takeover: takeoverRecord(config) });
+    }
     if (req.method !== "POST" || req.url !== "/heartbeat") return sendJson(res, 404, { error: "not found" });
     const body = await readBody(req);
     const headers = { signature: header(req, SIGNATURE_HEADER), timestamp: header(req, TIMESTAMP_HEADER) };

@@ -1,0 +1,85 @@
+import { execFileSync } from "node:child_process";
+import * as os from "node:os";
+import { AgentConfig } from "./config";
+import { log } from "./log";
+import { readState, writeState } from "./state";
+import { askWitness, decide } from "./witness";
+
+export const TAKEOVER = "takeover.json";
+export const RESTORE_COMMAND = "/usr/local/sbin/wirebot-restore";
+const WITNESS_TIMEOUT_MS = 3000;
+
+export interface TimelineEntry {
+    step: string;
+    ms: number;
+    detail?: string;
+}
+
+export interface Takeover {
+    at: string;
+    reason: string;
+    timeline: TimelineEntry[];
+}
+
+export class ActivationRefused extends Error {}
+
+function systemctl(...args: string[]): void {
+    execFileSync("systemctl", args, { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export function isActive(unit: string): boolean {
+    try {
+        execFileSync("systemctl", ["is-active", "--quiet", unit]);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+async function timed(timeline: TimelineEntry[], step: string, run: () => unknown): Promise<void> {
+    const started = Date.now();
+    const detail = await run();
+    const entry = { step, ms: Date.now() - started, ...(typeof detail === "string" ? { detail } : {}) };
+    timeline.push(entry);
+    log(`activate: ${step} done in ${entry.ms} ms${entry.detail ? ` (${entry.detail})` : ""}`);
+}
+
+/**
+ * The standby takes over: databases from the replicas into the live paths, the
+ * services, then the connector. Safe to run again; refuses while the witness shows
+ * the primary still serving, unless forced by the operator.
+ */
+export async function activate(config: AgentConfig, reason: string, force = false): Promise<Takeover> {
+    const timeline: TimelineEntry[] = [];
+    if (!force && config.witnessUrl) {
+        const witnessUrl = config.witnessUrl;
+        let decision = "";
+        await timed(timeline, "witness", async () => {
+            const answer = await askWitness(witnessUrl, WITNESS_TIMEOUT_MS);
+            decision = decide(answer, os.hostname());
+            return answer.reachable ? `serving: ${answer.servingHost ?? "unknown"}` : `unreachable: ${answer.error}`;
+        });
+        if (decision === "partition") {
+            throw new ActivationRefused("the witness shows the primary still serving; not activating (a partition, not a dead primary)");
+        }
+    }
+    const connectorUp = isActive(config.units.connector);
+    if (!connectorUp) await timed(timeline, "restore", () => execFileSync(RESTORE_COMMAND, { encoding: "utf8" }).trim().split("\n").pop());
+    await timed(timeline, "start services", () => systemctl("enable", "--now", ...config.units.services));
+    await timed(timeline, "start connector", () => systemctl("enable", "--now", config.units.connector));
+    const takeover: Takeover = { at: new Date().toISOString(), reason, timeline };
+    writeState(config.stateDir, TAKEOVER, takeover);
+    return takeover;
+}
+
+/** Stops serving: the connector first, then the services, all disabled so a reboot keeps them off. */
+export async function deactivate(config: AgentConfig): Promise<TimelineEntry[]> {
+    const timeline: TimelineEntry[] = [];
+    await timed(timeline, "stop connector", () => systemctl("disable", "--now", config.units.connector));
+    await timed(timeline, "stop services", () => systemctl("disable", "--now", ...config.units.services));
+    return timeline;
+}
+
+export function takeoverRecord(config: AgentConfig): Takeover | null {
+    return readState<Takeover>(config.stateDir, TAKEOVER);
+}

@@ -1,0 +1,142 @@
+import { execFileSync } from "node:child_process";
+import type { AgentConfig } from "../../assets/agent/src/config";
+import { buildAgentBundle } from "../../assets/agent/build";
+import type { PathsConfig } from "../../components/config-schema";
+import { HEARTBEAT_TOKEN_PATH } from "../../components/host-agent";
+import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICA_USER, REPLICATION_KEY_PATH, replicatedDatabases } from "../../components/litestream-config";
+import { LITESTREAM_UNIT } from "../../components/replication-feeders";
+import { CONNECTOR_UNIT, connectorUnit, renderServiceUnit, resolveServices, unitRevisions } from "../../components/service-units";
+import { REPLICAS_LIST_PATH, replicasList } from "../../components/standby-host";
+import { readAsset, renderTemplate, sha256OfFile } from "../../components/templates";
+import { copyTo, fileStep, LabEnv, LabHost, sshOk, step } from "./lab";
+
+// Converges the lab hosts with the program's own host steps, in the order the
+// stacks apply them. The Pulumi engine cannot drive them here (no command
+// provider can be built), so this sequence stands where `pulumi up` would.
+
+export const PATHS: PathsConfig = {
+    dataRoot: "/data/wirebot",
+    workspace: "/home/wirebot/clawd",
+    databases: ["/data/wirebot/scoreboard/events.db"],
+    tenantsDir: "/data/wirebot/scoreboard/tenants",
+    replicaDir: "/var/lib/wirebot/replica",
+    fileSync: [],
+};
+
+export const SERVICES = resolveServices({
+    gateway: { execStart: "/usr/bin/python3 /opt/wirebot-lab/gateway.py" },
+    scoreboard: { execStart: "/usr/bin/python3 /opt/wirebot-lab/scoreboard.py" },
+});
+export const SERVICE_UNITS = SERVICES.map((s) => s.unit);
+export const CONNECTOR = CONNECTOR_UNIT;
+export const HEARTBEAT_TOKEN = "lab-heartbeat-token-".padEnd(48, "x");
+
+/**
+ * cloudflared cannot be built here: the lab's connector is the product's unit
+ * with only its ExecStart swapped for a process that holds no tunnel. Its guard
+ * (ExecStartPre may-serve), ordering and enablement are the product's.
+ */
+export function labConnectorUnit(): string {
+    return connectorUnit().content.replace(/^ExecStart=.*$/m, "ExecStart=/bin/sleep infinity");
+}
+
+export function prepare(env: LabEnv, host: LabHost): void {
+    const dirs = [
+        `${PATHS.dataRoot}:wirebot:0750`,
+        `${PATHS.dataRoot}/scoreboard:wirebot:0750`,
+        `${PATHS.tenantsDir}:wirebot:0750`,
+        "/etc/wirebot:root:0750",
+        ...(host === "standby" ? ["/var/lib/wirebot:root:0755", `${PATHS.replicaDir}:${REPLICA_USER}:0700`] : []),
+    ];
+    const users = host === "standby" ? `wirebot ${REPLICA_USER}` : "wirebot";
+    step(env, host, `${host}-prepare`, "prepare-host.sh", { USERS: users, DIRECTORIES: dirs.join(" ") });
+}
+
+export function litestreamBinary(): string {
+    const out = execFileSync("bash", [`${__dirname}/tools.sh`, "path"], { encoding: "utf8" }).trim();
+    const dir = out.split(":").find((d) => d.includes("litestream-"));
+    if (!dir) throw new Error("litestream is not built: run `bash test/lab/tools.sh install litestream`");
+    return `${dir}/litestream`;
+}
+
+export function installLitestream(env: LabEnv, host: LabHost): void {
+    const local = litestreamBinary();
+    const digest = sha256OfFile(local);
+    const upload = `/var/lib/wirebot-failover/upload/litestream-${digest}`;
+    sshOk(env, host, "mkdir -p /var/lib/wirebot-failover/upload");
+    copyTo(env, host, local, upload);
+    step(env, host, `${host}-binary-litestream`, "install-binary.sh", { NAME: "litestream", ARCH: "amd64", SHA256: digest, SOURCE: upload });
+}
+
+export function installServingUnits(env: LabEnv, host: LabHost): void {
+    for (const unit of SERVICES.map(renderServiceUnit)) fileStep(env, host, `/etc/systemd/system/${unit.unit}`, unit.content, "0644");
+    fileStep(env, host, `/etc/systemd/system/${CONNECTOR}`, labConnectorUnit(), "0644");
+}
+
+export function serving(env: LabEnv, host: LabHost, on: boolean, action: "create" | "delete" = "create"): string {
+    return step(
+        env,
+        host,
+        `${host}-serving`,
+        "set-serving.sh",
+        {
+            SERVING: on ? "yes" : "no",
+            SERVICES: SERVICE_UNITS.join(" "),
+            CONNECTOR,
+            UNIT_REVISIONS: unitRevisions([...SERVICES.map(renderServiceUnit), { unit: CONNECTOR, content: labConnectorUnit() }]),
+            BEFORE_SERVING: host === "standby" ? "/usr/local/sbin/wirebot-restore" : "",
+        },
+        action,
+        ["unit-revisions.sh"],
+    );
+}
+
+/** What the standby runs before it serves: wirebot-restore and its list of replicas. */
+export function restoreTooling(env: LabEnv): void {
+    fileStep(env, "standby", "/usr/local/sbin/wirebot-restore", readAsset("host/wirebot-restore"), "0755");
+    fileStep(env, "standby", REPLICAS_LIST_PATH, replicasList(PATHS), "0644");
+}
+
+/** Replication key, SFTP access on the standby, restore tooling, then Litestream running on the primary. */
+export function replication(env: LabEnv): void {
+    const publicKey = step(env, "primary", "primary-replication-key", "replication-key.sh", { KEY_PATH: REPLICATION_KEY_PATH }).trim().split("\n").pop()!;
+    step(env, "standby", "standby-replica-access", "replica-access.sh", { REPLICA_USER, PUBLIC_KEY: publicKey });
+    restoreTooling(env);
+    const config = litestreamConfig(PATHS, { host: env.address.standby, port: 22, hostKey: env.hostKey.standby }, "1s");
+    fileStep(env, "primary", LITESTREAM_CONFIG_PATH, config, "0640");
+    const unit = readAsset(`systemd/${LITESTREAM_UNIT}`);
+    fileStep(env, "primary", `/etc/systemd/system/${LITESTREAM_UNIT}`, unit, "0644");
+    step(env, "primary", "primary-feeders", "set-units.sh", { RUN: "yes", UNITS: LITESTREAM_UNIT, UNIT_REVISIONS: unitRevisions([{ unit: LITESTREAM_UNIT, content: unit + config }]) }, "create", ["unit-revisions.sh"]);
+}
+
+export function agentConfig(env: LabEnv, host: LabHost, witnessUrl: string | null): AgentConfig {
+    const peer: LabHost = host === "primary" ? "standby" : "primary";
+    return {
+        role: host,
+        listen: { address: host === "primary" ? "127.0.0.1" : "0.0.0.0", port: 8300 },
+        peer: { address: env.address[peer], port: 8300 },
+        heartbeatIntervalSeconds: 10,
+        missThreshold: 3,
+        autoActivate: true,
+        witnessUrl,
+        tokenFile: HEARTBEAT_TOKEN_PATH,
+        alertWebhookUrlFile: null,
+        stateDir: "/var/lib/wirebot-failover",
+        units: { services: SERVICE_UNITS, connector: CONNECTOR },
+        databases: replicatedDatabases(PATHS).map((db) => ({ path: db.live, replica: db.replica })),
+        tenantsDir: PATHS.tenantsDir,
+        replicaDir: PATHS.replicaDir,
+    };
+}
+
+/** The agent, its config and token, and its unit, started: the replicator on the primary, the watchdog on the standby. */
+export function installAgent(env: LabEnv, host: LabHost, config: AgentConfig): void {
+    const unitName = host === "primary" ? "wirebot-replicator.service" : "wirebot-watchdog.service";
+    const unit = renderTemplate(`systemd/${unitName}`, { nodePath: "/usr/bin/node" });
+    fileStep(env, host, "/usr/local/lib/wirebot-failover/wirebot-agent.js", buildAgentBundle(), "0755");
+    fileStep(env, host, "/usr/local/bin/wirebot-failover", renderTemplate("host/wirebot-failover", { nodePath: "/usr/bin/node" }), "0755");
+    fileStep(env, host, "/etc/wirebot/agent.json", JSON.stringify(config, null, 2) + "\n", "0640");
+    fileStep(env, host, HEARTBEAT_TOKEN_PATH, HEARTBEAT_TOKEN, "0600");
+    fileStep(env, host, `/etc/systemd/system/${unitName}`, unit, "0644");
+    step(env, host, `${host}-${host === "primary" ? "feeders-agent" : "watchdog"}`, "set-units.sh", { RUN: "yes", UNITS: unitName, UNIT_REVISIONS: unitRevisions([{ unit: unitName, content: unit }]) }, "create", ["unit-revisions.sh"]);
+}
