@@ -17,7 +17,7 @@ STATE=${WIREBOT_LAB_STATE:-$LAB_DIR/.state}
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wirebot-failover/rootfs"
 SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
-PACKAGES=systemd,systemd-sysv,dbus,openssh-server,openssh-client,openssh-sftp-server,sqlite3,rsync,python3,curl,ca-certificates,iproute2,iputils-ping,procps,nodejs,nftables,less
+PACKAGES=systemd,systemd-sysv,dbus,openssh-server,openssh-client,openssh-sftp-server,sqlite3,rsync,python3,curl,ca-certificates,iproute2,iputils-ping,procps,nodejs,less
 BRIDGE=wblab0
 BRIDGE_ADDR=10.77.0.1
 HOSTS=(primary standby)
@@ -144,8 +144,10 @@ stop_host() {
     local name=$1 pid
     pid=$(cat "$STATE/$name.pid" 2>/dev/null || true)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        # The whole process tree, at once: like pulling the plug.
-        pkill -KILL -s "$pid" 2>/dev/null || true
+        # Like pulling the plug: SIGKILL to the container's init ends its whole PID
+        # namespace at once; nspawn itself would leave the container running.
+        local init
+        for init in $(pgrep -P "$pid"); do kill -KILL "$init" 2>/dev/null || true; done
         kill -KILL "$pid" 2>/dev/null || true
         local deadline=$((SECONDS + 15))
         while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
@@ -155,8 +157,22 @@ stop_host() {
     grep " $STATE/machines/$name" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
 
+# Container inits left by an earlier run that was killed hard: their root is one of
+# the lab's machine directories, or a deleted one.
+kill_stale_containers() {
+    local pid root
+    for pid in $(pgrep -x systemd 2>/dev/null; pgrep -f '^/usr/lib/systemd/systemd$' 2>/dev/null); do
+        [ "$(ps -o ppid= -p "$pid" | tr -d ' ')" = 1 ] || continue
+        root=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
+        case "$root" in
+        "$STATE"/machines/* | "/ (deleted)") kill -KILL "$pid" 2>/dev/null && log "killed a stale lab host (pid $pid)" ;;
+        esac
+    done
+}
+
 down() {
     for name in "${HOSTS[@]}"; do stop_host "$name"; done
+    kill_stale_containers
     for name in "${HOSTS[@]}"; do
         ip netns del "wblab-$name" 2>/dev/null || true
         ip link del "wbl-$name" 2>/dev/null || true
@@ -172,6 +188,12 @@ up() {
     fi
     trap 'log "interrupted: tearing down"; down; exit 130' INT TERM
     down >/dev/null 2>&1
+    # Each booted systemd takes inotify instances; the kernel's default of 128 per
+    # user runs out with two hosts beside a busy machine.
+    if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 1024 ]; then
+        sysctl -qw fs.inotify.max_user_instances=1024
+        log "raised fs.inotify.max_user_instances to 1024 for the hosts' systemd"
+    fi
     mkdir -p "$STATE"
     [ -f "$STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C wirebot-lab -f "$STATE/id_ed25519"
     local base
@@ -197,16 +219,16 @@ print_env() {
     done
 }
 
+# A blackhole route to the peer in each namespace: the two hosts lose each other
+# while both still reach this machine (and the witness on it).
 link_rule() {
     local action=$1 name peer
     for name in primary standby; do
         if [ "$name" = primary ]; then peer=$(address_of standby); else peer=$(address_of primary); fi
         if [ "$action" = cut ]; then
-            ip netns exec "wblab-$name" nft add table inet wblab 2>/dev/null || true
-            ip netns exec "wblab-$name" nft 'add chain inet wblab cut { type filter hook output priority 0; }'
-            ip netns exec "wblab-$name" nft add rule inet wblab cut ip daddr "$peer" drop
+            ip -n "wblab-$name" route replace blackhole "$peer/32"
         else
-            ip netns exec "wblab-$name" nft delete table inet wblab 2>/dev/null || true
+            ip -n "wblab-$name" route del blackhole "$peer/32" 2>/dev/null || true
         fi
     done
 }
