@@ -19,7 +19,7 @@ export interface ServingRoleArgs {
     /** True when this host is the active side. */
     serving: boolean;
     /** A command run before the services start when this host takes over. */
-    beforeServing?: string;
+    beforeServing?: string[];
     timeoutSeconds: number;
 }
 
@@ -65,7 +65,7 @@ export class ServingRole extends pulumi.ComponentResource {
                     SERVICES: this.units.join(" "),
                     CONNECTOR: CONNECTOR_UNIT,
                     UNIT_REVISIONS: revisions,
-                    BEFORE_SERVING: args.beforeServing ?? "",
+                    BEFORE_SERVING: (args.beforeServing ?? []).join(" "),
                 },
                 timeoutSeconds,
             },

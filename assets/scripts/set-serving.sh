@@ -5,8 +5,9 @@
 # Units whose files changed since the last run are restarted if running
 # (changed_units comes from lib/unit-revisions.sh).
 : "${SERVING:?}" "${SERVICES:?}" "${CONNECTOR:?}" "${UNIT_REVISIONS:?}"
-# Run before the services start when the host takes over (the standby restores
-# its databases from the replicas); empty on the primary.
+# Commands (absolute paths, space-separated) run before the services start when
+# the host takes over: the standby puts synced files in place and restores its
+# databases from the replicas. Empty on the primary.
 BEFORE_SERVING=${BEFORE_SERVING:-}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
 
@@ -25,8 +26,10 @@ step_create() {
     systemctl daemon-reload
     if [ "$SERVING" = yes ]; then
         if [ -n "$BEFORE_SERVING" ] && ! systemctl is-active --quiet "$CONNECTOR"; then
-            echo "taking over: $BEFORE_SERVING"
-            $BEFORE_SERVING
+            for command in $BEFORE_SERVING; do
+                echo "taking over: $command"
+                "$command"
+            done
         fi
         # shellcheck disable=SC2086
         [ -z "$changed" ] || systemctl try-restart $changed
