@@ -160,6 +160,8 @@ const paths = z
         fileSync: z
             .array(absolutePath)
             .default(["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"]),
+        /** Synced only when both hosts share an architecture: a binary for the other one would not run. */
+        binaries: absolutePath.default("/data/wirebot/bin"),
     })
     .default({
         dataRoot: "/data/wirebot",
@@ -172,11 +174,43 @@ const paths = z
         tenantsDir: "/data/wirebot/scoreboard/tenants",
         replicaDir: "/var/lib/wirebot/replica",
         fileSync: ["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"],
+        binaries: "/data/wirebot/bin",
     });
 
 const binaries = z
     .strictObject({ litestream: perArchitecture.default({}), cloudflared: perArchitecture.default({}) })
     .default({ litestream: {}, cloudflared: {} });
+
+export const DEFAULT_DRILL_SCHEDULE = "Sun *-*-01..07 03:00:00 America/Los_Angeles";
+
+const drill = z
+    .strictObject({
+        /** A systemd OnCalendar expression, or "off". */
+        schedule: z
+            .string()
+            .regex(/^(off|[A-Za-z0-9*:.,~/ _+-]{1,120})$/, 'must be a systemd calendar expression such as "Sun *-*-01..07 03:00:00 America/Los_Angeles", or off')
+            .default(DEFAULT_DRILL_SCHEDULE),
+        chat: z
+            .union([z.literal(false), z.strictObject({ path: z.string().startsWith("/", "must be a URL path such as /v1/chat/completions").default("/v1/chat/completions"), model: z.string().min(1).default("openclaw") })])
+            .default({ path: "/v1/chat/completions", model: "openclaw" }),
+        event: z
+            .union([
+                z.literal(false),
+                z.strictObject({
+                    path: z.string().startsWith("/", "must be a URL path such as /v1/events").default("/v1/events"),
+                    database: absolutePath.default("/data/wirebot/scoreboard/events.db"),
+                    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a table name such as events").default("events"),
+                    idColumn: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a column name such as id").default("id"),
+                }),
+            ])
+            .default({ path: "/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" }),
+    })
+    .default({
+        schedule: DEFAULT_DRILL_SCHEDULE,
+        chat: { path: "/v1/chat/completions", model: "openclaw" },
+        event: { path: "/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" },
+    });
+export type DrillConfig = z.infer<typeof drill>;
 
 const agent = z
     .strictObject({
@@ -191,6 +225,8 @@ const agent = z
         autoActivate: z.boolean().default(true),
         witnessUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL that says which side serves" }).optional(),
         nodePath: absolutePath.default("/usr/bin/node"),
+        fileSyncDebounceSeconds: z.number().int().min(1).max(60, "must be between 1 and 60 seconds").default(5),
+        drill,
     })
     .default({
         port: 8300,
@@ -198,6 +234,12 @@ const agent = z
         missThreshold: 3,
         autoActivate: true,
         nodePath: "/usr/bin/node",
+        fileSyncDebounceSeconds: 5,
+        drill: {
+            schedule: DEFAULT_DRILL_SCHEDULE,
+            chat: { path: "/v1/chat/completions", model: "openclaw" },
+            event: { path: "/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" },
+        },
     });
 
 const hetzner = z.strictObject({

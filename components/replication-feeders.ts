@@ -2,32 +2,38 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { installBinary } from "./binary-install";
 import type { BinarySource, PathsConfig } from "./config-schema";
+import { FILE_SYNC_SERVICE, FILE_SYNC_TIMER, LETTA_DUMP_SERVICE, LETTA_DUMP_TIMER, primaryFileSync, SyncTarget } from "./file-sync";
+import { FIRE_DRILL_SERVICE, FIRE_DRILL_TIMER } from "./fire-drill";
 import { AgentSettings, HostAgent } from "./host-agent";
 import { hostFile } from "./host-file";
 import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICATION_KEY_PATH, ReplicaTarget } from "./litestream-config";
+import { pushKey } from "./push-key";
 import { remoteStep } from "./remote-step";
 import { unitRevisions } from "./service-units";
 import { SshHost } from "./ssh-host";
-import { readAsset } from "./templates";
+import { readAsset, renderTemplate } from "./templates";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
 
 /** The primary's key for pushing replicas, made on the primary; its public half goes to the standby. */
 export function replicationKey(primary: SshHost, timeoutSeconds: number, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-    const step = remoteStep("replication-key", { host: primary, script: "replication-key.sh", inputs: { KEY_PATH: REPLICATION_KEY_PATH }, timeoutSeconds }, opts);
-    return step.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
+    return pushKey("replication-key", primary, REPLICATION_KEY_PATH, "wirebot-replication", timeoutSeconds, opts);
 }
 
 export interface ReplicationFeedersArgs {
     primary: SshHost;
-    standby: pulumi.Input<ReplicaTarget>;
+    standby: pulumi.Input<ReplicaTarget & SyncTarget>;
     paths: PathsConfig;
+    /** The hub's files to keep in step on the standby (see fileSyncPaths). */
+    fileSyncPaths: string[];
     litestream: BinarySource;
     syncInterval: string;
     agent: pulumi.Input<AgentSettings>;
     heartbeatToken: pulumi.Input<string>;
     alertWebhookUrl?: pulumi.Input<string>;
     nodePath: string;
+    /** The fire drill's OnCalendar expression, or "off". */
+    drillSchedule: string;
     /** True when the primary is the active side: feeders run only from the serving host. */
     run: boolean;
     /** The standby must admit the replication key before Litestream starts pushing. */
@@ -38,7 +44,8 @@ export interface ReplicationFeedersArgs {
 /**
  * What runs on the primary because a standby exists: Litestream streaming every
  * database (and each tenant database its directory watch finds) into the replica
- * directory on the standby, and the replicator agent.
+ * directory on the standby, the hub's files synced by rsync, and the replicator
+ * agent.
  */
 export class ReplicationFeeders extends pulumi.ComponentResource {
     readonly units: string[];
@@ -52,16 +59,29 @@ export class ReplicationFeeders extends pulumi.ComponentResource {
             installBinary(primary, "litestream", args.litestream, timeoutSeconds, { parent: this }),
             hostFile(primary, { path: LITESTREAM_CONFIG_PATH, content: config, mode: "0640" }, timeoutSeconds, { parent: this }),
             hostFile(primary, { path: `/etc/systemd/system/${LITESTREAM_UNIT}`, content: litestreamUnit, mode: "0644" }, timeoutSeconds, { parent: this }),
+            ...primaryFileSync(primary, args.fileSyncPaths, args.standby, timeoutSeconds, { parent: this }),
         ];
         const agent = new HostAgent(
             `${name}-agent`,
             { host: primary, settings: args.agent, heartbeatToken: args.heartbeatToken, alertWebhookUrl: args.alertWebhookUrl, nodePath: args.nodePath, timeoutSeconds },
             { parent: this },
         );
-        this.units = [LITESTREAM_UNIT, agent.unit];
+        const drillUnits = [
+            { unit: FIRE_DRILL_SERVICE, content: renderTemplate(`systemd/${FIRE_DRILL_SERVICE}`, { nodePath: args.nodePath }) },
+            ...(args.drillSchedule === "off" ? [] : [{ unit: FIRE_DRILL_TIMER, content: renderTemplate(`systemd/${FIRE_DRILL_TIMER}`, { schedule: args.drillSchedule }) }]),
+        ];
+        for (const unit of drillUnits) {
+            installed.push(hostFile(primary, { path: `/etc/systemd/system/${unit.unit}`, content: unit.content, mode: "0644" }, timeoutSeconds, { parent: this }));
+        }
+        this.units = [LITESTREAM_UNIT, FILE_SYNC_TIMER, LETTA_DUMP_TIMER, ...(args.drillSchedule === "off" ? [] : [FIRE_DRILL_TIMER]), agent.unit];
+        const fileSyncUnits = readAsset(`systemd/${FILE_SYNC_TIMER}`) + readAsset(`systemd/${FILE_SYNC_SERVICE}`);
+        const lettaUnits = readAsset(`systemd/${LETTA_DUMP_TIMER}`) + readAsset(`systemd/${LETTA_DUMP_SERVICE}`);
         const revisions = config.apply((c) =>
             unitRevisions([
                 { unit: LITESTREAM_UNIT, content: litestreamUnit + c },
+                { unit: FILE_SYNC_TIMER, content: fileSyncUnits },
+                { unit: LETTA_DUMP_TIMER, content: lettaUnits },
+                ...drillUnits,
                 { unit: agent.unit, content: agent.unitContent },
             ]),
         );

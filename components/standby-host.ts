@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { installBinary } from "./binary-install";
 import type { BinarySource, PathsConfig } from "./config-schema";
+import { standbyFileSync } from "./file-sync";
 import { hostFile } from "./host-file";
 import { prepareHost } from "./host-prepare";
 import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "./litestream-config";
@@ -18,12 +19,16 @@ export interface StandbyHostArgs {
     litestream: BinarySource;
     /** The primary's replication public key, admitted for SFTP into the replica directory only. */
     replicationPublicKey: pulumi.Input<string>;
+    /** The primary's file-sync key, admitted for rrsync into the sync directory only. */
+    fileSyncPublicKey: pulumi.Input<string>;
+    fileSyncPaths: string[];
     timeoutSeconds: number;
 }
 
 /**
  * The standby's own setup: users, the directory tree of the hub, the replica
- * directory the primary writes to, Litestream and the restore tooling.
+ * directory the primary writes to, Litestream and the restore tooling, and the
+ * landing place of the synced files.
  */
 export class StandbyHost extends pulumi.ComponentResource {
     readonly prepared: command.remote.Command;
@@ -60,7 +65,8 @@ export class StandbyHost extends pulumi.ComponentResource {
             { host, script: "replica-access.sh", inputs: { REPLICA_USER, PUBLIC_KEY: args.replicationPublicKey }, timeoutSeconds },
             after,
         );
-        this.ready = [this.prepared, litestream, access, ...files];
+        const fileSync = standbyFileSync(host, args.fileSyncPaths, args.fileSyncPublicKey, timeoutSeconds, after);
+        this.ready = [this.prepared, litestream, access, ...files, ...fileSync];
         this.registerOutputs({ replicaDir: paths.replicaDir });
     }
 }

@@ -3,9 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { checkPrimaryLitestream, ConfigError, NAMESPACE, StandbySettings } from "./config";
 import type { Architecture, PathsConfig } from "./config-schema";
+import { fileSyncKey, fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "./file-sync";
+import { drillProbes } from "./fire-drill";
 import { HetznerStandby } from "./hetzner-standby";
 import { AgentSettings, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH, HostAgent } from "./host-agent";
-import { REPLICA_USER, replicatedDatabases } from "./litestream-config";
+import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "./litestream-config";
 import { replicationKey, ReplicationFeeders, runUnits } from "./replication-feeders";
 import { checkServerTypeOffered } from "./server-type-check";
 import { CONNECTOR_UNIT, ServiceSpec, unitRevisions } from "./service-units";
@@ -44,11 +46,14 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         settings.heartbeatToken ?? new random.RandomPassword("heartbeat-token", { length: 48, special: false }).result;
 
     const publicKey = replicationKey(primary, timeout, {});
+    const syncedPaths = fileSyncPaths(paths, primary.arch, standby.arch);
     const standbySetup = new StandbyHost("standby", {
         host: standby,
         paths,
         litestream: config.binaries.litestream[standby.arch]!,
         replicationPublicKey: publicKey,
+        fileSyncPublicKey: fileSyncKey(primary, timeout, {}),
+        fileSyncPaths: syncedPaths,
         timeoutSeconds: timeout,
     });
     const serving = new ServingRole(
@@ -60,8 +65,8 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
             tunnelCredentials: primaryRef.requireOutput("tunnelCredentials") as pulumi.Output<string>,
             cloudflared: config.binaries.cloudflared[standby.arch]!,
             serving: config.activeSide === "standby",
-            // Databases come from the replicas into the live paths before the services start.
-            beforeServing: "/usr/local/sbin/wirebot-restore",
+            // Synced files and the databases from the replicas go into the live paths before the services start.
+            beforeServing: TAKEOVER_COMMANDS,
             timeoutSeconds: timeout,
         },
         { dependsOn: standbySetup.ready },
@@ -79,12 +84,16 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         databases: replicatedDatabases(paths).map((db) => ({ path: db.live, replica: db.replica })),
         tenantsDir: paths.tenantsDir,
         replicaDir: paths.replicaDir,
+        tenantsReplicaDir: replicaPathOf(paths, paths.tenantsDir),
+        fileSync: { paths: syncedPaths, debounceSeconds: config.agent.fileSyncDebounceSeconds, stagingDir: SYNC_STAGING_DIR, outboxDir: SYNC_OUTBOX_DIR },
+        probes: drillProbes(services, config.agent.drill),
     };
     const port = config.agent.port;
     new ReplicationFeeders("feeders", {
         primary,
         standby: pulumi.all([standby.address, standby.hostKey]).apply(([host, hostKey]) => ({ host, port: standby.port, hostKey })),
         paths,
+        fileSyncPaths: syncedPaths,
         litestream: config.binaries.litestream[primary.arch]!,
         syncInterval: config.litestream.syncInterval,
         agent: pulumi.output(standby.address).apply(
@@ -93,6 +102,7 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         heartbeatToken,
         alertWebhookUrl: settings.alertWebhookUrl,
         nodePath: config.agent.nodePath,
+        drillSchedule: config.agent.drill.schedule,
         run: config.activeSide === "primary",
         standbyReady: standbySetup.ready,
         timeoutSeconds: timeout,

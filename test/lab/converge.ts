@@ -2,8 +2,31 @@ import { execFileSync } from "node:child_process";
 import type { AgentConfig } from "../../assets/agent/src/config";
 import { buildAgentBundle } from "../../assets/agent/build";
 import type { PathsConfig } from "../../components/config-schema";
+import { DEFAULT_DRILL_SCHEDULE } from "../../components/config-schema";
+import {
+    FILE_SYNC_ENV_PATH,
+    FILE_SYNC_KEY_PATH,
+    FILE_SYNC_LIST_PATH,
+    FILE_SYNC_SERVICE,
+    FILE_SYNC_TIMER,
+    fileSyncEnv,
+    fileSyncList,
+    fileSyncPaths,
+    knownHostsLine,
+    LETTA_DUMP_ENV,
+    LETTA_DUMP_ENV_PATH,
+    LETTA_DUMP_SERVICE,
+    LETTA_DUMP_TIMER,
+    STANDBY_KNOWN_HOSTS_PATH,
+    SYNC_DIR,
+    SYNC_OUTBOX_DIR,
+    SYNC_STAGING_DIR,
+    SYNC_USER,
+    TAKEOVER_COMMANDS,
+} from "../../components/file-sync";
+import { drillProbes, FIRE_DRILL_SERVICE, FIRE_DRILL_TIMER } from "../../components/fire-drill";
 import { HEARTBEAT_TOKEN_PATH } from "../../components/host-agent";
-import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICA_USER, REPLICATION_KEY_PATH, replicatedDatabases } from "../../components/litestream-config";
+import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICA_USER, REPLICATION_KEY_PATH, replicaPathOf, replicatedDatabases } from "../../components/litestream-config";
 import { LITESTREAM_UNIT } from "../../components/replication-feeders";
 import { CONNECTOR_UNIT, connectorUnit, renderServiceUnit, resolveServices, unitRevisions } from "../../components/service-units";
 import { REPLICAS_LIST_PATH, replicasList } from "../../components/standby-host";
@@ -20,8 +43,10 @@ export const PATHS: PathsConfig = {
     databases: ["/data/wirebot/scoreboard/events.db"],
     tenantsDir: "/data/wirebot/scoreboard/tenants",
     replicaDir: "/var/lib/wirebot/replica",
-    fileSync: [],
+    fileSync: ["/data/wirebot/users/lab", "/home/wirebot/clawd"],
+    binaries: "/data/wirebot/bin",
 };
+export const SYNCED_PATHS = fileSyncPaths(PATHS, "amd64", "amd64");
 
 export const SERVICES = resolveServices({
     gateway: { execStart: "/usr/bin/python3 /opt/wirebot-lab/gateway.py" },
@@ -84,7 +109,7 @@ export function serving(env: LabEnv, host: LabHost, on: boolean, action: "create
             SERVICES: SERVICE_UNITS.join(" "),
             CONNECTOR,
             UNIT_REVISIONS: unitRevisions([...SERVICES.map(renderServiceUnit), { unit: CONNECTOR, content: labConnectorUnit() }]),
-            BEFORE_SERVING: host === "standby" ? "/usr/local/sbin/wirebot-restore" : "",
+            BEFORE_SERVING: host === "standby" ? TAKEOVER_COMMANDS.join(" ") : "",
         },
         action,
         ["unit-revisions.sh"],
@@ -126,7 +151,40 @@ export function agentConfig(env: LabEnv, host: LabHost, witnessUrl: string | nul
         databases: replicatedDatabases(PATHS).map((db) => ({ path: db.live, replica: db.replica })),
         tenantsDir: PATHS.tenantsDir,
         replicaDir: PATHS.replicaDir,
+        tenantsReplicaDir: replicaPathOf(PATHS, PATHS.tenantsDir),
+        fileSync: { paths: SYNCED_PATHS, debounceSeconds: 5, stagingDir: SYNC_STAGING_DIR, outboxDir: SYNC_OUTBOX_DIR },
+        probes: drillProbes(SERVICES, {
+            schedule: DEFAULT_DRILL_SCHEDULE,
+            chat: { path: "/v1/chat/completions", model: "openclaw" },
+            event: { path: "/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" },
+        }),
     };
+}
+
+/**
+ * File sync as the standby stack sets it up: the primary's key, the standby's
+ * rrsync-confined user, the scripts, and the primary's unit and timer running.
+ */
+export function fileSync(env: LabEnv): void {
+    const publicKey = step(env, "primary", "primary-file-sync-key", "replication-key.sh", { KEY_PATH: FILE_SYNC_KEY_PATH, KEY_COMMENT: "wirebot-file-sync" }).trim().split("\n").pop()!;
+    step(env, "standby", "standby-sync-access", "sync-access.sh", { SYNC_USER, SYNC_DIR, PUBLIC_KEY: publicKey });
+    fileStep(env, "standby", "/usr/local/sbin/wirebot-place-files", readAsset("host/wirebot-place-files"), "0755");
+    fileStep(env, "standby", FILE_SYNC_LIST_PATH, fileSyncList(SYNCED_PATHS), "0644");
+    const target = { host: env.address.standby, port: 22, hostKey: env.hostKey.standby };
+    fileStep(env, "primary", "/usr/local/sbin/wirebot-file-sync", readAsset("host/wirebot-file-sync"), "0755");
+    fileStep(env, "primary", "/usr/local/sbin/wirebot-merge", readAsset("host/wirebot-merge"), "0755");
+    fileStep(env, "primary", FILE_SYNC_LIST_PATH, fileSyncList(SYNCED_PATHS), "0644");
+    fileStep(env, "primary", FILE_SYNC_ENV_PATH, fileSyncEnv(target), "0644");
+    fileStep(env, "primary", STANDBY_KNOWN_HOSTS_PATH, knownHostsLine(target), "0644");
+    fileStep(env, "primary", "/usr/local/sbin/wirebot-letta-dump", readAsset("host/wirebot-letta-dump"), "0755");
+    fileStep(env, "primary", LETTA_DUMP_ENV_PATH, LETTA_DUMP_ENV, "0644");
+    const units = [FILE_SYNC_SERVICE, FILE_SYNC_TIMER, LETTA_DUMP_SERVICE, LETTA_DUMP_TIMER].map((unit) => ({ unit, content: readAsset(`systemd/${unit}`) }));
+    const drill = [
+        { unit: FIRE_DRILL_SERVICE, content: renderTemplate(`systemd/${FIRE_DRILL_SERVICE}`, { nodePath: "/usr/bin/node" }) },
+        { unit: FIRE_DRILL_TIMER, content: renderTemplate(`systemd/${FIRE_DRILL_TIMER}`, { schedule: DEFAULT_DRILL_SCHEDULE }) },
+    ];
+    for (const unit of [...units, ...drill]) fileStep(env, "primary", `/etc/systemd/system/${unit.unit}`, unit.content, "0644");
+    step(env, "primary", "primary-feeders-file-sync", "set-units.sh", { RUN: "yes", UNITS: `${FILE_SYNC_TIMER} ${LETTA_DUMP_TIMER} ${FIRE_DRILL_TIMER}`, UNIT_REVISIONS: unitRevisions([...units, ...drill]) }, "create", ["unit-revisions.sh"]);
 }
 
 /** The agent, its config and token, and its unit, started: the replicator on the primary, the watchdog on the standby. */

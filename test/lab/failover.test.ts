@@ -2,15 +2,20 @@ import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
 import * as http from "node:http";
 import { after, before, describe, it } from "node:test";
-import { agentConfig, CONNECTOR, installAgent, installLitestream, installServingUnits, prepare, replication, serving } from "./converge";
-import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
+import { agentConfig, CONNECTOR, fileSync, HEARTBEAT_TOKEN, installAgent, installLitestream, installServingUnits, prepare, replication, serving } from "./converge";
+import { fileStep, hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
+import { sign } from "../../assets/agent/src/heartbeat";
 
-// Automatic failover on real hosts: the primary is powered off under a steady
-// write load and the standby's watchdog takes over by itself. A sampler watches
+// The host runtime on real hosts: file sync, the agents' API and its
+// authentication, a fire drill under load, a cut link, and automatic failover
+// when the primary is powered off under a steady write load. A sampler watches
 // the connectors on both hosts throughout; a witness double answers the way
-// Cloudflare would: from the host whose connector is on.
+// Cloudflare would (from the host whose connector is on) and takes the alert
+// webhook's posts.
 
 const BRIDGE = "10.77.0.1";
+const ALERT_WEBHOOK_FILE = "/etc/wirebot/alert-webhook.url";
+const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const LOAD_PER_SECOND = 50;
 const SAMPLE_EVERY_MS = 100;
 
@@ -67,9 +72,17 @@ class Sampler {
     }
 }
 
+const alerts: string[] = [];
+
 /** Answers like the public hostname through Cloudflare: the serving host's gateway, or 530 when no connector is up. */
 function witness(env: LabEnv, sampler: Sampler): Promise<http.Server> {
-    const server = http.createServer(async (_req, res) => {
+    const server = http.createServer(async (req, res) => {
+        if (req.method === "POST" && req.url === "/alert") {
+            let body = "";
+            for await (const chunk of req) body += chunk;
+            alerts.push((JSON.parse(body) as { content: string }).content);
+            return res.writeHead(204).end();
+        }
         const host = sampler.serving();
         if (!host) return res.writeHead(530).end();
         try {
@@ -156,8 +169,12 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         serving(env, "primary", true);
         serving(env, "standby", false);
         replication(env);
-        installAgent(env, "standby", agentConfig(env, "standby", witnessUrl));
-        installAgent(env, "primary", agentConfig(env, "primary", witnessUrl));
+        fileSync(env);
+        const webhook = `http://${BRIDGE}:${(witnessServer.address() as { port: number }).port}/alert`;
+        for (const host of ["primary", "standby"] as const) {
+            fileStep(env, host, ALERT_WEBHOOK_FILE, webhook, "0600");
+            installAgent(env, host, { ...agentConfig(env, host, witnessUrl), alertWebhookUrlFile: ALERT_WEBHOOK_FILE });
+        }
         await waitFor("a first heartbeat on the standby", () => (ssh(env, "standby", "test -f /var/lib/wirebot-failover/last-heartbeat.json").status === 0 ? true : undefined), 20_000, 500);
         await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
     });
@@ -167,6 +184,96 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         witnessServer?.closeAllConnections();
         witnessServer?.close();
         if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
+    });
+
+    it("brings a file changed on the primary to the standby within 10 s, deletions too", async () => {
+        const latencies: number[] = [];
+        for (let n = 0; n < 3; n++) {
+            const dir = `/home/wirebot/clawd/notes-${n}`;
+            const content = `note ${n} ${Date.now()}`;
+            const written = Date.now();
+            sshOk(env, "primary", `mkdir -p ${dir} && printf '%s' '${content}' > ${dir}/today.md`);
+            await waitFor(`${dir}/today.md on the standby`, () => (ssh(env, "standby", `cat /var/lib/wirebot/sync/files${dir}/today.md`).stdout === content ? true : undefined), 15_000, 200);
+            latencies.push(Date.now() - written);
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        sshOk(env, "primary", "rm -rf /home/wirebot/clawd/notes-0");
+        const removed = Date.now();
+        await waitFor("the deletion on the standby", () => (ssh(env, "standby", "test -e /var/lib/wirebot/sync/files/home/wirebot/clawd/notes-0").status !== 0 ? true : undefined), 15_000, 200);
+        latencies.push(Date.now() - removed);
+        console.log(`file sync: change on the primary to copy on the standby ${latencies.map((l) => (l / 1000).toFixed(1)).join(", ")} s`);
+        for (const latency of latencies) assert.ok(latency <= 10_000, `a change took ${latency} ms to reach the standby`);
+        const state = JSON.parse(sshOk(env, "primary", "cat /var/lib/wirebot-failover/file-sync.json")) as { ok: boolean };
+        assert.equal(state.ok, true);
+    });
+
+    it("rejects forged heartbeats and unauthenticated or replayed calls, on both agents", async () => {
+        const standbyUrl = `http://${env.address.standby}:8300`;
+        const at = new Date().toISOString();
+        const body = JSON.stringify({ host: "primary", role: "primary", sentAt: at, seq: 1, services: {} });
+        const post = (url: string, headers: Record<string, string>, data = "{}") => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: data }).then((r) => r.status);
+        assert.equal(await post(`${standbyUrl}/heartbeat`, { "x-wirebot-timestamp": at, "x-wirebot-signature": sign("not-the-token", at, body) }, body), 401);
+        assert.equal(await post(`${standbyUrl}/activate`, {}), 401);
+        assert.equal(await post(`${standbyUrl}/deactivate`, { "x-wirebot-timestamp": at, "x-wirebot-signature": "sha256=" + "0".repeat(64) }), 401);
+        const signed = { "x-wirebot-timestamp": at, "x-wirebot-signature": sign(HEARTBEAT_TOKEN, at, "{}") };
+        assert.equal(await post(`${standbyUrl}/probe`, signed), 200, "a signed call is taken");
+        assert.equal(await post(`${standbyUrl}/probe`, signed), 401, "the same signed call sent again is refused");
+        const curl = (path: string, extra = "") => sshOk(env, "primary", `curl -s -o /dev/null -w '%{http_code}' -X POST ${extra} http://127.0.0.1:8300${path}`).trim();
+        assert.equal(curl("/trigger-sync"), "401");
+        assert.equal(curl("/drill", `-H 'x-wirebot-timestamp: ${at}' -H 'x-wirebot-signature: sha256=${"1".repeat(64)}'`), "401");
+        assert.equal(sampler.on.standby, false, "nothing was activated");
+        const watchdog = journal(env, "standby", "wirebot-watchdog.service");
+        assert.match(watchdog, /rejected heartbeat from 10\.77\.0\.1: bad signature/);
+        assert.match(watchdog, /rejected POST \/activate from 10\.77\.0\.1: unsigned/);
+        assert.match(watchdog, /rejected POST \/deactivate from 10\.77\.0\.1: bad signature/);
+        assert.match(watchdog, /rejected POST \/probe from 10\.77\.0\.1: replayed/);
+        const replicator = journal(env, "primary", "wirebot-replicator.service");
+        assert.match(replicator, /rejected POST \/trigger-sync from 127\.0\.0\.1: unsigned/);
+        assert.match(replicator, /rejected POST \/drill from 127\.0\.0\.1: bad signature/);
+        assert.doesNotMatch(watchdog + replicator, new RegExp(HEARTBEAT_TOKEN), "the token never reaches a log");
+        // The operator's command signs with the token file and is taken.
+        assert.match(sshOk(env, "primary", "wirebot-failover trigger-sync"), /"ok": true/);
+    });
+
+    it("serves status and Prometheus metrics", () => {
+        const status = JSON.parse(sshOk(env, "primary", "curl -sf http://127.0.0.1:8300/status")) as { replication: { file_sync: { status: string } } };
+        assert.ok(status.replication.file_sync, "file sync in the status document");
+        const metrics = sshOk(env, "primary", "curl -sf http://127.0.0.1:8300/metrics");
+        console.log(`primary metrics:\n${metrics.split("\n").filter((l) => l.startsWith("wirebot_")).join("\n")}`);
+        assert.match(metrics, /^wirebot_heartbeat_age_seconds\S* \d/m);
+        assert.match(metrics, /^wirebot_file_sync_last_success_timestamp_seconds\S* \d/m);
+        assert.match(metrics, /^wirebot_replication_lag_seconds\{[^}]*database="\/data\/wirebot\/scoreboard\/events\.db"[^}]*\} \d/m);
+        const standby = sshOk(env, "standby", "curl -sf http://127.0.0.1:8300/metrics");
+        assert.match(standby, /^wirebot_heartbeat_age_seconds\S* \d/m);
+    });
+
+    it("runs a fire drill end to end under load, losing nothing and leaving the primary active", async () => {
+        const load = new Load(env, sampler);
+        const started = Date.now();
+        let drill;
+        try {
+            await new Promise((r) => setTimeout(r, 3000));
+            drill = ssh(env, "primary", "systemctl start wirebot-fire-drill.service", undefined, 10 * 60_000);
+            await new Promise((r) => setTimeout(r, 3000));
+        } finally {
+            await load.stop();
+        }
+        const logFile = sshOk(env, "primary", "cat /var/log/wirebot/fire-drill.log");
+        assert.equal(drill.status, 0, `the drill unit failed: ${drill.stderr}\n${logFile}`);
+        assert.match(logFile, /PASSED/);
+        for (const step of ["stop primary connector", "activate standby", "standby: gateway responds", "standby: chat answers", "standby: event stored", "deactivate standby", "merge what the standby took", "start primary connector", "primary: drill event merged"]) {
+            assert.match(logFile, new RegExp(`ok +${step.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(`), `drill step ${step}`);
+        }
+        assert.equal(sampler.serving(), "primary", "the primary serves after the drill");
+        const onPrimary = new Set(sshOk(env, "primary", `sqlite3 ${EVENTS_DB} 'select id from events'`).trim().split("\n"));
+        const lost = load.acked.filter((a) => !onPrimary.has(a.id));
+        const byStandby = load.acked.filter((a) => a.host === "standby").length;
+        const offMs = Number(/primary off for (\d+) ms/.exec(logFile)?.[1]);
+        console.log(`fire drill: ${((Date.now() - started) / 1000).toFixed(1)} s in all, primary off ${(offMs / 1000).toFixed(1)} s, acknowledged ${load.acked.length} (${byStandby} by the standby), lost ${lost.length}, refused while switching ${load.failures}`);
+        assert.ok(byStandby > 0, "the standby took writes during the drill");
+        assert.deepEqual(lost.map((a) => a.id), [], "every acknowledged event is in the primary's database");
+        await waitFor("the drill's alert", () => (alerts.some((a) => /Fire drill passed/.test(a)) ? true : undefined), 30_000, 500);
+        assert.equal(sampler.maxOnAtOnce, 1);
     });
 
     it("does not activate the standby when only the link between the hosts is cut", async () => {
@@ -213,7 +320,9 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         assert.ok(onStandby.length > 0, "the standby takes writes after the takeover");
         const afterTakeover = new Set(sshOk(env, "standby", "sqlite3 /data/wirebot/scoreboard/events.db 'select id from events'").trim().split("\n"));
         assert.ok(onStandby.every((a) => afterTakeover.has(a.id)), "every write the standby acknowledged is in its database");
-        assert.match(watchdog, /took over in \d+ ms: witness \d+ ms, restore \d+ ms, start services \d+ ms, start connector \d+ ms/);
+        assert.match(watchdog, /took over in \d+ ms: witness \d+ ms.*place files \d+ ms.*restore \d+ ms.*start services \d+ ms.*start connector \d+ ms/);
+        await waitFor("the takeover alert", () => (alerts.some((a) => /took over/.test(a)) ? true : undefined), 30_000, 500);
+        assert.match(alerts.find((a) => /took over/.test(a))!, /witness .*place files .*restore .*start connector/s);
     });
 
     it("keeps the primary's connector off when it comes back while the standby serves", async () => {

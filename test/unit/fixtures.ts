@@ -54,6 +54,7 @@ export const PRIMARY_OUTPUTS = {
         tenantsDir: "/data/wirebot/scoreboard/tenants",
         replicaDir: "/var/lib/wirebot/replica",
         fileSync: ["/data/wirebot/users/verious", "/home/wirebot/clawd"],
+        binaries: "/data/wirebot/bin",
     },
     services: [
         { name: "gateway", unit: "openclaw-gateway.service", enabled: true, execStart: "/usr/bin/openclaw gateway --port 18789", user: "wirebot", port: 18789 },

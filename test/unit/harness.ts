@@ -57,6 +57,7 @@ function wrapSecret(value: unknown): unknown {
 }
 
 export const REPLICATION_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeReplicationKeyForUnitTestsOnly000000";
+export const FILE_SYNC_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFileSyncKeyForUnitTestsOnly00000000";
 
 /** Runs the program under Pulumi's mocks with the given stack config. */
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
@@ -78,7 +79,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
                 }
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === "command:remote:Command") {
-                    state.stdout = args.name.endsWith("replication-key") ? REPLICATION_PUBLIC_KEY + "\n" : "";
+                    state.stdout = args.name.endsWith("replication-key") ? REPLICATION_PUBLIC_KEY + "\n" : args.name.endsWith("file-sync-key") ? FILE_SYNC_PUBLIC_KEY + "\n" : "";
                     state.stderr = "";
                 }
                 if (args.type === "hcloud:index/server:Server") state.ipv4Address = "198.51.100.20";

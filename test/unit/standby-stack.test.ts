@@ -1,7 +1,12 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { existingStandbyOptions, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
-import { REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
+import { fileSyncPaths } from "../../components/file-sync";
+import { FILE_SYNC_PUBLIC_KEY, ProgramRun, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
+
+function fileContent(run: ProgramRun, name: string): string {
+    return Buffer.from(/^CONTENT_B64='([^']*)'$/m.exec(run.byName(name).inputs.stdin)![1], "base64").toString();
+}
 
 describe("standby stack on Hetzner", () => {
     it("declares the server, SSH key and firewall, defaulting to a CAX11 in Ashburn", async () => {
@@ -99,7 +104,56 @@ describe("standby stack on an existing host", () => {
         );
         const feeders = run.byName("primary-feeders");
         assert.match(feeders.inputs.stdin, /^RUN='yes'$/m);
-        assert.match(feeders.inputs.stdin, /^UNITS='wirebot-litestream.service wirebot-replicator.service'$/m);
+        assert.match(feeders.inputs.stdin, /^UNITS='wirebot-litestream.service wirebot-file-sync.timer wirebot-letta-dump.timer wirebot-fire-drill.timer wirebot-replicator.service'$/m);
+    });
+
+    it("syncs the hub's files over a key confined to rrsync, pinned to the standby's host key", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        const access = run.byName("standby-sync-access");
+        assert.match(access.inputs.stdin, new RegExp(`^PUBLIC_KEY='${FILE_SYNC_PUBLIC_KEY}'$`, "m"));
+        assert.match(access.inputs.stdin, /command="%s %s",restrict/);
+        assert.match(access.inputs.stdin, /^SYNC_DIR='\/var\/lib\/wirebot\/sync'$/m);
+        const env = fileContent(run, "primary-file-etc-wirebot-file-sync.env");
+        assert.match(env, /^STANDBY_HOST=10\.77\.0\.11$/m);
+        assert.match(env, /^SYNC_KEY=\/etc\/wirebot\/filesync_ed25519$/m);
+        assert.equal(fileContent(run, "primary-file-etc-wirebot-standby-known-hosts"), `10.77.0.11 ${STANDBY_HOST_KEY.split(" ").slice(0, 2).join(" ")}\n`);
+        // Both fixture hosts are amd64, so the binaries go too.
+        const list = fileContent(run, "primary-file-etc-wirebot-file-sync.list").split("\n").filter((l) => l.startsWith("/"));
+        assert.deepEqual(list, ["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/bin"]);
+        assert.equal(fileContent(run, "standby-file-etc-wirebot-file-sync.list"), fileContent(run, "primary-file-etc-wirebot-file-sync.list"));
+        const agent = JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json"));
+        assert.deepEqual(agent.fileSync, { paths: list, debounceSeconds: 5, stagingDir: "/var/lib/wirebot/sync/files", outboxDir: "/var/lib/wirebot/sync/outbox" });
+        assert.equal(agent.tenantsReplicaDir, "/var/lib/wirebot/replica/scoreboard/tenants");
+        const serving = run.byName("standby-serving");
+        assert.match(serving.inputs.stdin, /^BEFORE_SERVING='\/usr\/local\/sbin\/wirebot-place-files \/usr\/local\/sbin\/wirebot-restore'$/m);
+    });
+
+    it("leaves the binaries out when the hosts' architectures differ", () => {
+        const paths = { fileSync: ["/home/wirebot/clawd"], binaries: "/data/wirebot/bin" } as Parameters<typeof fileSyncPaths>[0];
+        assert.deepEqual(fileSyncPaths(paths, "amd64", "arm64"), ["/home/wirebot/clawd"]);
+        assert.deepEqual(fileSyncPaths(paths, "arm64", "arm64"), ["/home/wirebot/clawd", "/data/wirebot/bin"]);
+        // A primary stack from before the binaries path existed has none in its outputs.
+        assert.deepEqual(fileSyncPaths({ fileSync: ["/home/wirebot/clawd"] } as typeof paths, "arm64", "arm64"), ["/home/wirebot/clawd"]);
+    });
+
+    it("schedules the fire drill on the primary and gives both agents the drill's checks", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        assert.match(fileContent(run, "primary-file-etc-systemd-system-wirebot-fire-drill.timer"), /^OnCalendar=Sun \*-\*-01\.\.07 03:00:00 America\/Los_Angeles$/m);
+        const agent = JSON.parse(fileContent(run, "primary-file-etc-wirebot-agent.json"));
+        assert.deepEqual(agent.probes, {
+            endpoints: [
+                { name: "gateway", url: "http://127.0.0.1:18789/" },
+                { name: "scoreboard", url: "http://127.0.0.1:8100/" },
+            ],
+            chat: { url: "http://127.0.0.1:18789/v1/chat/completions", model: "openclaw" },
+            event: { url: "http://127.0.0.1:8100/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" },
+        });
+    });
+
+    it("installs no drill timer when the schedule is off", async () => {
+        const run = await runProgram(existingStandbyOptions({ agent: { drill: { schedule: "off" } } }));
+        assert.equal(run.resources.some((r) => r.name === "primary-file-etc-systemd-system-wirebot-fire-drill.timer"), false);
+        assert.match(run.byName("primary-feeders").inputs.stdin, /^UNITS='wirebot-litestream.service wirebot-file-sync.timer wirebot-letta-dump.timer wirebot-replicator.service'$/m);
     });
 
     it("admits the primary's replication key on the standby for SFTP only", async () => {

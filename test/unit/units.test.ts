@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { SERVICE_NAMES } from "../../components/config-schema";
+import { DEFAULT_DRILL_SCHEDULE, SERVICE_NAMES } from "../../components/config-schema";
 import { connectorUnit, renderServiceUnit, resolveServices, UnitFile } from "../../components/service-units";
 import { readAsset, renderTemplate } from "../../components/templates";
 
@@ -16,6 +16,12 @@ function allUnits(): UnitFile[] {
         { unit: "wirebot-litestream.service", content: readAsset("systemd/wirebot-litestream.service") },
         { unit: "wirebot-replicator.service", content: renderTemplate("systemd/wirebot-replicator.service", { nodePath: "/usr/bin/node" }) },
         { unit: "wirebot-watchdog.service", content: renderTemplate("systemd/wirebot-watchdog.service", { nodePath: "/usr/bin/node" }) },
+        { unit: "wirebot-file-sync.service", content: readAsset("systemd/wirebot-file-sync.service") },
+        { unit: "wirebot-file-sync.timer", content: readAsset("systemd/wirebot-file-sync.timer") },
+        { unit: "wirebot-letta-dump.service", content: readAsset("systemd/wirebot-letta-dump.service") },
+        { unit: "wirebot-letta-dump.timer", content: readAsset("systemd/wirebot-letta-dump.timer") },
+        { unit: "wirebot-fire-drill.service", content: renderTemplate("systemd/wirebot-fire-drill.service", { nodePath: "/usr/bin/node" }) },
+        { unit: "wirebot-fire-drill.timer", content: renderTemplate("systemd/wirebot-fire-drill.timer", { schedule: DEFAULT_DRILL_SCHEDULE }) },
     ];
 }
 
@@ -50,7 +56,7 @@ describe("systemd units", () => {
     }
 
     it("sandboxes every service but Letta's podman", () => {
-        for (const unit of units) {
+        for (const unit of units.filter((u) => u.unit.endsWith(".service"))) {
             if (unit.unit === "letta-wirebot.service") {
                 assert.ok(!unit.content.includes("ProtectSystem"), "podman needs its own namespaces");
                 continue;
@@ -59,6 +65,20 @@ describe("systemd units", () => {
                 assert.ok(unit.content.includes(directive), `${unit.unit} lacks ${directive}`);
             }
         }
+    });
+
+    it("schedules the fire drill on the first Sunday of each month at 03:00 Pacific", () => {
+        const out = execFileSync("systemd-analyze", ["calendar", "--iterations=12", DEFAULT_DRILL_SCHEDULE], { encoding: "utf8", env: { ...process.env, TZ: "America/Los_Angeles" } });
+        const elapses = [...out.matchAll(/(?:Next elapse|Iter\. #\d+): (\w+) (\d{4})-(\d{2})-(\d{2}) (\d{2}:\d{2}:\d{2})/g)];
+        assert.equal(elapses.length, 12, out);
+        const months = new Set<string>();
+        for (const [, weekday, year, month, day, time] of elapses) {
+            assert.equal(weekday, "Sun");
+            assert.ok(Number(day) <= 7, `day ${day} is not in the first week`);
+            assert.equal(time, "03:00:00", "in Pacific time, across daylight saving changes");
+            months.add(`${year}-${month}`);
+        }
+        assert.equal(months.size, 12, "once a month");
     });
 
     it("renders 001's default services with their ports and users", () => {

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { AgentConfig } from "./config";
+import { PLACE_FILES_COMMAND } from "./file-sync";
 import { log } from "./log";
 import { readState, writeState } from "./state";
 import { askWitness, decide } from "./witness";
@@ -22,6 +23,10 @@ export interface Takeover {
 }
 
 export class ActivationRefused extends Error {}
+
+function lastLine(output: string): string | undefined {
+    return output.trim().split("\n").pop();
+}
 
 function systemctl(...args: string[]): void {
     execFileSync("systemctl", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -45,8 +50,8 @@ async function timed(timeline: TimelineEntry[], step: string, run: () => unknown
 }
 
 /**
- * The standby takes over: databases from the replicas into the live paths, the
- * services, then the connector. Safe to run again; refuses while the witness shows
+ * The standby takes over: synced files and the databases from the replicas into
+ * the live paths, the services, then the connector. Safe to run again; refuses while the witness shows
  * the primary still serving, unless forced by the operator.
  */
 export async function activate(config: AgentConfig, reason: string, force = false): Promise<Takeover> {
@@ -64,7 +69,10 @@ export async function activate(config: AgentConfig, reason: string, force = fals
         }
     }
     const connectorUp = isActive(config.units.connector);
-    if (!connectorUp) await timed(timeline, "restore", () => execFileSync(RESTORE_COMMAND, { encoding: "utf8" }).trim().split("\n").pop());
+    if (!connectorUp) {
+        await timed(timeline, "place files", () => lastLine(execFileSync(PLACE_FILES_COMMAND, { encoding: "utf8" })));
+        await timed(timeline, "restore", () => lastLine(execFileSync(RESTORE_COMMAND, { encoding: "utf8" })));
+    }
     await timed(timeline, "start services", () => systemctl("enable", "--now", ...config.units.services));
     await timed(timeline, "start connector", () => systemctl("enable", "--now", config.units.connector));
     const takeover: Takeover = { at: new Date().toISOString(), reason, timeline };

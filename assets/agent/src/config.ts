@@ -15,6 +15,21 @@ export interface AgentConfig {
     databases: { path: string; replica: string }[];
     tenantsDir: string;
     replicaDir: string;
+    /** Where Litestream's directory watch puts the tenants' replicas. */
+    tenantsReplicaDir: string;
+    /** The hub's files: watched on the primary, put in place from the staging copy when the standby activates. */
+    fileSync?: { paths: string[]; debounceSeconds: number; stagingDir: string; outboxDir: string } | null;
+    /** What a fire drill checks on the side that serves. */
+    probes?: Probes;
+}
+
+export interface Probes {
+    /** Each must answer HTTP below 500. */
+    endpoints: { name: string; url: string }[];
+    /** An OpenAI-compatible chat completion that must come back with text. */
+    chat: { url: string; model: string } | null;
+    /** A scoreboard event that must be acknowledged and then found in its database. */
+    event: { url: string; database: string; table: string; idColumn: string } | null;
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/wirebot/agent.json";

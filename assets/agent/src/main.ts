@@ -1,5 +1,7 @@
 import { activate, ActivationRefused, deactivate } from "./activation";
 import { AgentConfigError, loadConfig } from "./config";
+import { callLocalAgent } from "./local-call";
+import { drillSummary, runDrill } from "./drill";
 import { mayServe } from "./may-serve";
 import { runReplicator } from "./replicator";
 import { hostStatus } from "./status";
@@ -14,6 +16,9 @@ commands:
   activate [--force]  take over on this host: restore, services, connector
   deactivate   stop serving on this host: connector, then services
   may-serve    exit 0 if this host may start its connector (the peer is not serving)
+  drill        run the fire drill now (on the primary): switch over to the standby
+               and back, with checks on both sides; log in /var/log/wirebot/fire-drill.log
+  trigger-sync ask the local replicator for a full file sync now (signed request)
 
 config: $WIREBOT_AGENT_CONFIG or /etc/wirebot/agent.json`;
 
@@ -39,6 +44,16 @@ async function main(argv: string[]): Promise<number> {
             const verdict = await mayServe(loadConfig());
             (verdict.ok ? process.stdout : process.stderr).write(`wirebot-failover: ${verdict.reason}\n`);
             return verdict.ok ? 0 : 1;
+        }
+        case "drill": {
+            const report = await runDrill(loadConfig());
+            process.stdout.write(drillSummary(report) + "\n");
+            return report.ok ? 0 : 1;
+        }
+        case "trigger-sync": {
+            const answer = await callLocalAgent(loadConfig(), "/trigger-sync");
+            process.stdout.write(JSON.stringify(answer, null, 2) + "\n");
+            return 0;
         }
         case "replicator":
             await runReplicator(loadConfig());

@@ -1,17 +1,25 @@
 import * as http from "node:http";
+import * as os from "node:os";
+import { Alerter, alerterFromFile } from "./alerts";
 import { activate, ActivationRefused, isActive, takeoverRecord } from "./activation";
 import { AgentConfig, readSecretFile } from "./config";
-import { Heartbeat, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from "./heartbeat";
+import { authorize } from "./auth";
+import { Heartbeat } from "./heartbeat";
 import { listen, readBody, sendJson } from "./http";
 import { log } from "./log";
 import { MissCounter } from "./miss-counter";
+import { databasesOf } from "./databases";
+import { position } from "./ltx-position";
+import { sendMetrics, standbyMetrics } from "./host-metrics";
 import { writeState } from "./state";
+import { handleTakeoverApi, TAKEOVER_PATHS } from "./takeover-api";
 
 export const LAST_RECEIVED = "last-heartbeat.json";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
 export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
     const token = readSecretFile(config.tokenFile);
+    const alerter = alerterFromFile(config.alertWebhookUrlFile, log);
     const intervalMs = config.heartbeatIntervalSeconds * 1000;
     const counter = new MissCounter(intervalMs, config.missThreshold, now());
     const server = http.createServer((req, res) => {
@@ -22,11 +30,11 @@ export async function runWatchdog(config: AgentConfig, now: () => number = Date.
     });
     await listen(server, config.listen.address, config.listen.port);
     log(`watchdog: expecting heartbeats every ${config.heartbeatIntervalSeconds}s on ${config.listen.address}:${config.listen.port}; threshold ${config.missThreshold} misses`);
-    watchMisses(config, counter, now, intervalMs);
+    watchMisses(config, counter, now, intervalMs, alerter);
     return server;
 }
 
-function watchMisses(config: AgentConfig, counter: MissCounter, now: () => number, intervalMs: number): void {
+function watchMisses(config: AgentConfig, counter: MissCounter, now: () => number, intervalMs: number, alerter: Alerter): void {
     let reported = 0;
     let acting = false;
     let lastAttempt = -Infinity;
@@ -41,28 +49,27 @@ function watchMisses(config: AgentConfig, counter: MissCounter, now: () => numbe
         if (isActive(config.units.connector)) return;
         lastAttempt = now();
         acting = true;
-        void takeOver(config, misses).finally(() => (acting = false));
+        void takeOver(config, misses, alerter).finally(() => (acting = false));
     }, Math.max(250, intervalMs / 4));
     timer.unref();
 }
 
 /** After the threshold: consult the witness, then activate, or alert only when so configured. */
-async function takeOver(config: AgentConfig, misses: number): Promise<void> {
-    if (!config.autoActivate) {
-        log(`watchdog: primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
-        return;
-    }
-    if (!config.witnessUrl) {
-        log(`watchdog: primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
-        return;
-    }
+async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): Promise<void> {
+    const host = os.hostname();
+    const say = (line: string) => {
+        log(`watchdog: ${line}`);
+        alerter.send(`[${host}] ${line}`);
+    };
+    if (!config.autoActivate) return say(`primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
+    if (!config.witnessUrl) return say(`primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
     try {
         const takeover = await activate(config, `primary missed ${misses} heartbeats`);
         const total = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
-        log(`watchdog: took over in ${total} ms: ${takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")}`);
+        say(`took over in ${total} ms: ${takeover.timeline.map((t) => `${t.step} ${t.ms} ms${t.detail ? ` (${t.detail})` : ""}`).join(", ")}`);
     } catch (err) {
         const refused = err instanceof ActivationRefused;
-        log(`watchdog: ${refused ? "not activating" : "activation failed"}: ${(err as Error).message}`);
+        say(`${refused ? "not activating" : "activation failed"}: ${(err as Error).message}`);
     }
 }
 
@@ -75,25 +82,18 @@ async function handle(
     res: http.ServerResponse,
 ): Promise<void> {
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
+    if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, now()));
     if (req.method === "GET" && req.url === "/serving") {
         return sendJson(res, 200, { serving: isActive(config.units.connector), takeover: takeoverRecord(config) });
     }
+    if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, token, req, res);
     if (req.method !== "POST" || req.url !== "/heartbeat") return sendJson(res, 404, { error: "not found" });
     const body = await readBody(req);
-    const headers = { signature: header(req, SIGNATURE_HEADER), timestamp: header(req, TIMESTAMP_HEADER) };
-    const maxSkewMs = 2 * config.heartbeatIntervalSeconds * 1000 + 5000;
-    const verdict = verify(token, headers, body, now(), maxSkewMs);
-    if (!verdict.ok) {
-        log(`watchdog: rejected heartbeat from ${req.socket.remoteAddress}: ${verdict.reason}`);
-        return sendJson(res, 401, { error: "rejected" });
-    }
+    const verdict = authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "heartbeat");
+    if (!verdict.ok) return sendJson(res, 401, { error: "rejected" });
     const beat = JSON.parse(body) as Heartbeat;
     counter.heartbeat(now());
     writeState(config.stateDir, LAST_RECEIVED, { receivedAt: new Date(now()).toISOString(), from: req.socket.remoteAddress, heartbeat: beat });
-    res.writeHead(204).end();
-}
-
-function header(req: http.IncomingMessage, name: string): string | undefined {
-    const value = req.headers[name];
-    return Array.isArray(value) ? value[0] : value;
+    // The reply tells the primary how far each replica has got, for its lag figures.
+    sendJson(res, 200, { replicas: Object.fromEntries(databasesOf(config).map((db) => [db.live, position(db.replica)])) });
 }
