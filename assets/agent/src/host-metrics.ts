@@ -30,10 +30,16 @@ export interface LettaDumpRecord {
 
 const seconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : null);
 
-/** Lag per database from the replica positions the standby last reported. */
+/**
+ * Lag per database from the replica positions the standby last reported: as of
+ * that report while heartbeats get through, as of now once they do not (the
+ * lag then grows, as it does on the standby).
+ */
 export function replicationLag(config: AgentConfig, nowMs: number): Record<string, number | null> {
-    const replicas = readState<SendRecord>(config.stateDir, LAST_SENT)?.replicas ?? {};
-    return Object.fromEntries(databasesOf(config).map((db) => [db.live, lagSeconds(db.live, replicas[db.live], nowMs)]));
+    const sent = readState<SendRecord>(config.stateDir, LAST_SENT);
+    const replicas = sent?.replicas ?? {};
+    const asOf = sent?.ok ? Date.parse(sent.at) : nowMs;
+    return Object.fromEntries(databasesOf(config).map((db) => [db.live, lagSeconds(db.live, replicas[db.live], asOf)]));
 }
 
 export function replicatorMetrics(config: AgentConfig, nowMs = Date.now()): MetricsSnapshot {

@@ -53,15 +53,17 @@ export function localStateDir(live: string): string {
 }
 
 /**
- * Replication lag of one database in seconds: 0 when the replica holds the last
- * local transaction, otherwise how long the oldest transaction the replica lacks
- * has waited. Null when either side has nothing to compare yet.
+ * Replication lag of one database in seconds, as of `asOfMs` (when the replica's
+ * position was reported): 0 when the replica held every local transaction
+ * written by then, otherwise how long the oldest one it lacked had waited.
+ * Transactions written after the report are not counted against it. Null when
+ * either side has nothing to compare yet.
  */
-export function lagSeconds(live: string, replicaPosition: string | null | undefined, nowMs: number): number | null {
+export function lagSeconds(live: string, replicaPosition: string | null | undefined, asOfMs: number): number | null {
     const local = ltxFiles(localStateDir(live));
     if (local.length === 0 || replicaPosition === null || replicaPosition === undefined) return null;
     const replica = BigInt(`0x${replicaPosition}`);
-    const missing = local.filter((f) => f.maxTxid > replica);
+    const missing = local.filter((f) => f.maxTxid > replica && f.mtimeMs <= asOfMs);
     if (missing.length === 0) return 0;
-    return Math.max(0, (nowMs - Math.min(...missing.map((f) => f.mtimeMs))) / 1000);
+    return Math.max(0, (asOfMs - Math.min(...missing.map((f) => f.mtimeMs))) / 1000);
 }

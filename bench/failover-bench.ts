@@ -1,0 +1,130 @@
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { hosts, LabEnv, labEnv, sshOk, waitFor } from "../test/lab/lab";
+import { BRIDGE, converge, firstHeartbeat, Load, Sampler, setAgents, witness } from "../test/lab/runtime-harness";
+
+// Unplanned failover on the lab, measured: the primary is powered off under the
+// 50 events/s load, KILLS times at the default 10 s heartbeat and KILLS times
+// at 2 s. Each kill reports detection (power off to the watchdog acting),
+// activation (the watchdog's own timeline) and RTO (power off to the standby's
+// connector up, as the sampler sees it), and the acknowledged events the
+// standby does not have. Between kills the primary comes back and serves again.
+
+const KILLS = Number(process.env.BENCH_KILLS ?? 5);
+const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
+const OUT = path.join(__dirname, "results", "latest.json");
+
+interface Kill {
+    detection_s: number;
+    activation_s: number;
+    rto_s: number;
+    events_acked: number;
+    events_lost: number;
+}
+
+function progress(line: string): void {
+    process.stderr.write(`[bench] ${line}\n`);
+}
+
+async function kill(env: LabEnv, sampler: Sampler): Promise<Kill> {
+    const load = new Load(env, sampler);
+    let poweredOff = 0;
+    let serving = 0;
+    try {
+        await new Promise((r) => setTimeout(r, 4000));
+        poweredOff = Date.now();
+        hosts("poweroff", "primary");
+        await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? true : undefined), 120_000);
+        serving = Date.now();
+        await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+        await load.stop();
+    }
+    const takeover = JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/takeover.json")) as { at: string; timeline: { ms: number }[] };
+    const activationMs = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
+    const actedAt = Date.parse(takeover.at) - activationMs;
+    const survived = new Set(sshOk(env, "standby", `sqlite3 ${EVENTS_DB} 'select id from events'`).trim().split("\n"));
+    const acked = load.acked.filter((a) => a.host === "primary" && a.at <= poweredOff);
+    return {
+        detection_s: (actedAt - poweredOff) / 1000,
+        activation_s: activationMs / 1000,
+        rto_s: (serving - poweredOff) / 1000,
+        events_acked: acked.length,
+        events_lost: acked.filter((a) => !survived.has(a.id)).length,
+    };
+}
+
+/** The primary back on, the standby let go, the primary serving and heartbeating again. */
+async function restore(env: LabEnv, sampler: Sampler): Promise<void> {
+    sshOk(env, "standby", "wirebot-failover deactivate >/dev/null && rm -f /var/lib/wirebot-failover/takeover.json");
+    hosts("poweron", "primary");
+    await waitFor("the primary's ssh", () => (sshOk(env, "primary", "systemctl is-system-running --wait || true") ? true : undefined), 60_000, 1000);
+    sshOk(env, "primary", "systemctl enable --now openclaw-gateway.service wirebot-scoreboard.service cloudflared-wirebot.service");
+    await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 60_000);
+    await waitFor("heartbeats on the standby again", () => (/heartbeats are back|expecting heartbeats/.test(sshOk(env, "standby", "journalctl -u wirebot-watchdog.service -n 3 --no-pager -o cat")) ? true : undefined), 60_000, 1000);
+    await new Promise((r) => setTimeout(r, 5000));
+}
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+const round = (x: number) => Math.round(x * 100) / 100;
+
+function summarise(prefix: string, kills: Kill[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const key of ["detection_s", "activation_s", "rto_s"] as const) {
+        const figure = key.replace(/_s$/, "");
+        out[`${prefix}${figure}_s_median`] = round(median(kills.map((k) => k[key])));
+        out[`${prefix}${figure}_s_max`] = round(Math.max(...kills.map((k) => k[key])));
+    }
+    out[`${prefix}unplanned_events_lost_median`] = median(kills.map((k) => k.events_lost));
+    out[`${prefix}unplanned_events_lost_max`] = Math.max(...kills.map((k) => k.events_lost));
+    return out;
+}
+
+async function main(): Promise<void> {
+    hosts("up");
+    const env = labEnv();
+    const sampler = new Sampler(env);
+    const alerts: string[] = [];
+    const server: http.Server = await witness(env, sampler, alerts);
+    const witnessBase = `http://${BRIDGE}:${(server.address() as { port: number }).port}`;
+    const results: Record<string, unknown> = {};
+    try {
+        await converge(env, server, 10);
+        await firstHeartbeat(env);
+        for (const [label, prefix, heartbeat] of [["10 s heartbeat (default)", "", 10], ["2 s heartbeat", "hb2s_", 2]] as const) {
+            setAgents(env, witnessBase, heartbeat);
+            await new Promise((r) => setTimeout(r, 3 * heartbeat * 1000));
+            const kills: Kill[] = [];
+            for (let n = 1; n <= KILLS; n++) {
+                progress(`${label}: kill ${n}/${KILLS}`);
+                const k = await kill(env, sampler);
+                progress(`  detection ${k.detection_s.toFixed(1)} s, activation ${k.activation_s.toFixed(2)} s, RTO ${k.rto_s.toFixed(1)} s, lost ${k.events_lost}/${k.events_acked}`);
+                kills.push(k);
+                await restore(env, sampler);
+            }
+            Object.assign(results, summarise(prefix, kills), { [`${prefix}kills`]: kills });
+        }
+        results.connectors_active_max = sampler.maxOnAtOnce;
+        results.connector_samples = sampler.samples;
+    } finally {
+        await sampler.stop();
+        server.closeAllConnections();
+        server.close();
+        if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
+    }
+    const summary = { measuredAt: new Date().toISOString(), load_events_per_s: 50, kills_per_setting: KILLS, ...results };
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, JSON.stringify(summary, null, 2) + "\n");
+    for (const [key, value] of Object.entries(summary)) if (typeof value === "number") console.log(`${key.padEnd(40)} ${value}`);
+    console.log(`written to ${path.relative(process.cwd(), OUT)}`);
+}
+
+main().catch((err: Error) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+});
