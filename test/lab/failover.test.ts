@@ -92,7 +92,9 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
     });
 
     it("serves status and Prometheus metrics, replication lag per database included", async () => {
-        // The lag needs one heartbeat answered with the replicas' positions.
+        // The lag needs a database with writes, and one heartbeat answered with its replica's position.
+        sshOk(env, "primary", `curl -sf -X POST -H 'content-type: application/json' -d '{"id":"metrics-probe-1","kind":"probe"}' http://127.0.0.1:8100/v1/events`);
+        sshOk(env, "primary", "wirebot-failover trigger-sync");
         const metrics = await waitFor(
             "the replication lag in the metrics",
             () => {
