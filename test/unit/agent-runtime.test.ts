@@ -311,9 +311,9 @@ describe("replication lag from Litestream's LTX files", () => {
         write(local, 11, 12, 1020);
         write(path.join(replica, "ltx", "1"), 1, 9, 1011);
         assert.equal(position(replica), "0000000000000009");
-        assert.equal(lagSeconds(live, position(replica), 1030_000), 10, "txid 11-12 written at 1020 s, not on the replica at 1030 s");
-        assert.equal(lagSeconds(live, position(replica), 1015_000), 5, "as of 1015 s only txid 10 (written at 1010 s) was missing");
-        write(path.join(replica, "ltx", "1"), 11, 12, 1021);
+        assert.equal(lagSeconds(live, position(replica), 1030_000), 20, "txid 10 written at 1010 s, still not on the replica at 1030 s");
+        assert.equal(lagSeconds(live, position(replica), 1015_000), 5, "as of 1015 s txid 11-12 did not exist yet");
+        write(path.join(replica, "ltx", "1"), 10, 12, 1021);
         assert.equal(lagSeconds(live, position(replica), 1030_000), 0);
         assert.equal(lagSeconds(live, null, 1030_000), null);
         fs.rmSync(base, { recursive: true, force: true });
