@@ -116,8 +116,9 @@ export function serving(env: LabEnv, host: LabHost, on: boolean, action: "create
     );
 }
 
-/** What the standby runs before it serves: wirebot-restore and its list of replicas. */
+/** What the standby runs before it serves: wirebot-place-files, wirebot-restore and its list of replicas. */
 export function restoreTooling(env: LabEnv): void {
+    fileStep(env, "standby", "/usr/local/sbin/wirebot-place-files", readAsset("host/wirebot-place-files"), "0755");
     fileStep(env, "standby", "/usr/local/sbin/wirebot-restore", readAsset("host/wirebot-restore"), "0755");
     fileStep(env, "standby", REPLICAS_LIST_PATH, replicasList(PATHS), "0644");
 }
