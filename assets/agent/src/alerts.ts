@@ -25,13 +25,17 @@ export interface AlerterOptions {
 }
 
 /** Exponential backoff from the base, capped; a server's own retry-after wins when it gives one. */
-export function delayFor(attempt: number, retryAfterMs: number | undefined, baseDelayMs = 1000, maxDelayMs = 60_000): number {
+export function delayFor(attempt: number, retryAfterMs?: number, baseDelayMs = 1000, maxDelayMs = 60_000): number {
     if (retryAfterMs !== undefined && retryAfterMs >= 0) return Math.min(retryAfterMs, maxDelayMs);
     return Math.min(baseDelayMs * 2 ** (attempt - 1), maxDelayMs);
 }
 
 export function truncate(text: string): string {
-    return text.length <= MAX_CONTENT ? text : text.slice(0, MAX_CONTENT - 1) + "…";
+    if (text.length <= MAX_CONTENT) return text;
+    let end = MAX_CONTENT - 1;
+    // Never cut between the two halves of a surrogate pair (an emoji, say).
+    if (/[\uD800-\uDBFF]/.test(text[end - 1])) end -= 1;
+    return text.slice(0, end) + "…";
 }
 
 type Outcome = { done: true } | { done: false; retry: boolean; reason: string; retryAfterMs?: number };
@@ -44,7 +48,7 @@ type Outcome = { done: true } | { done: false; retry: boolean; reason: string; r
  */
 export class Alerter {
     private readonly queue: string[] = [];
-    private draining: Promise<void> | null = null;
+    private draining = false;
     private readonly fetchFn: typeof fetch;
     private readonly clock: AlertClock;
     private readonly log: (line: string) => void;
@@ -70,10 +74,8 @@ export class Alerter {
         }
         this.queue.push(truncate(text));
         if (!this.draining) {
-            // Deliveries start on a later turn, so send() returns before any request.
-            this.draining = Promise.resolve()
-                .then(() => this.drain())
-                .finally(() => (this.draining = null));
+            this.draining = true;
+            void this.drain();
         }
     }
 
@@ -88,10 +90,18 @@ export class Alerter {
     }
 
     private async drain(): Promise<void> {
+        // Deliveries start on a later turn, so send() returns before any request.
+        await Promise.resolve();
         while (this.queue.length > 0) {
-            await this.deliver(this.queue[0]);
+            try {
+                await this.deliver(this.queue[0]);
+            } catch {
+                // Only a failing log can get here; the alert is given up like any other.
+            }
             this.queue.shift();
         }
+        // Cleared in the same turn as the last look at the queue, so an alert sent meanwhile is never stranded.
+        this.draining = false;
     }
 
     private async deliver(text: string): Promise<void> {
@@ -119,8 +129,21 @@ export class Alerter {
             if (response.status === 429) return { done: false, retry: true, reason: "HTTP 429", retryAfterMs: retryAfter(response.headers.get("retry-after"), body) };
             return { done: false, retry: response.status >= 500, reason: `HTTP ${response.status}` };
         } catch (err) {
-            return { done: false, retry: true, reason: (err as Error).message };
+            return { done: false, retry: true, reason: this.redact(describe(err)) };
         }
+    }
+
+    /** Error texts may quote the URL (fetch's "Failed to parse URL from …"); its token must not reach the log. */
+    private redact(text: string): string {
+        const url = this.options.url!;
+        const secrets = [url];
+        try {
+            const parsed = new URL(url);
+            secrets.push(parsed.href, parsed.pathname + parsed.search);
+        } catch {
+            // Not a URL: only the raw text can appear.
+        }
+        return secrets.filter((s) => s.length > 1).reduce((out, secret) => out.split(secret).join("<webhook URL>"), text);
     }
 
     private host(): string {
@@ -130,6 +153,12 @@ export class Alerter {
             return "the webhook";
         }
     }
+}
+
+function describe(err: unknown): string {
+    const e = err as { message?: string; cause?: { code?: string; message?: string } };
+    const cause = e.cause?.code ?? e.cause?.message;
+    return cause ? `${e.message} (${cause})` : String(e.message ?? err);
 }
 
 function retryAfter(header: string | null, body: string): number | undefined {
@@ -142,16 +171,25 @@ function retryAfter(header: string | null, body: string): number | undefined {
     }
 }
 
-/** The webhook URL from its root-only file; no file or an empty one means alerts go to the log. */
-export function alerterFromFile(file: string | null, log: (line: string) => void): Alerter {
-    let url: string | null = null;
-    if (file) {
-        try {
-            url = fs.readFileSync(file, "utf8").trim() || null;
-        } catch {
-            url = null;
-        }
-        if (url === null) log(`alerts: ${file} is missing or empty; alerts go to this log only`);
+function isWebUrl(text: string): boolean {
+    try {
+        return ["http:", "https:"].includes(new URL(text).protocol);
+    } catch {
+        return false;
     }
-    return new Alerter({ url, log });
+}
+
+/** The webhook URL from its root-only file; no file, an empty one or one without a URL means alerts go to the log. */
+export function alerterFromFile(file: string | null, log: (line: string) => void): Alerter {
+    if (!file) return new Alerter({ url: null, log });
+    let text = "";
+    try {
+        text = fs.readFileSync(file, "utf8").trim();
+    } catch {
+        // Reported below, as for an empty file.
+    }
+    if (!text) log(`alerts: ${file} is missing or empty; alerts go to this log only`);
+    // What is in the file is a secret even when it is not a URL: it is not quoted.
+    else if (!isWebUrl(text)) log(`alerts: ${file} does not hold an http(s) URL; alerts go to this log only`);
+    return new Alerter({ url: text && isWebUrl(text) ? text : null, log });
 }
