@@ -3,6 +3,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { hosts, LabEnv, labEnv, sshOk, waitFor } from "../test/lab/lab";
 import { BRIDGE, converge, firstHeartbeat, Load, Sampler, setAgents, witness } from "../test/lab/runtime-harness";
+import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./flip-cycles";
 
 // Unplanned failover on the lab, measured: the primary is powered off under the
 // 50 events/s load, KILLS times at the default 10 s heartbeat and KILLS times
@@ -10,8 +11,12 @@ import { BRIDGE, converge, firstHeartbeat, Load, Sampler, setAgents, witness } f
 // activation (the watchdog's own timeline) and RTO (power off to the standby's
 // connector up, as the sampler sees it), and the acknowledged events the
 // standby does not have. Between kills the primary comes back and serves again.
+// Before the kills, CYCLES rounds of the config-flip paths (switchover, failback,
+// emergency failover by flip and the failback after it), with heartbeats at 2 s
+// and the watchdog in alert-only mode so that only the flips act.
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
 const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const OUT = path.join(__dirname, "results", "latest.json");
 
@@ -73,6 +78,38 @@ const median = (xs: number[]) => {
 };
 const round = (x: number) => Math.round(x * 100) / 100;
 
+function summariseFlips(path: string, runs: FlipMeasure[]): Record<string, number> {
+    return {
+        [`${path}_s_median`]: round(median(runs.map((r) => r.seconds))),
+        [`${path}_s_max`]: round(Math.max(...runs.map((r) => r.seconds))),
+        [`${path}_steps_s_median`]: round(median(runs.map((r) => r.stepsSeconds))),
+        [`${path}_events_lost_median`]: median(runs.map((r) => r.lost)),
+        [`${path}_events_lost_max`]: Math.max(...runs.map((r) => r.lost)),
+        [`${path}_events_acked_min`]: Math.min(...runs.map((r) => r.acked)),
+    };
+}
+
+async function flipCycles(env: LabEnv, sampler: Sampler, witnessBase: string): Promise<Record<string, unknown>> {
+    setAgents(env, witnessBase, 2, false);
+    await new Promise((r) => setTimeout(r, 6000));
+    const runs: Record<string, FlipMeasure[]> = { switchover: [], failback: [], emergency: [], failback_after_emergency: [] };
+    const show = (path: string, m: FlipMeasure) => {
+        runs[path].push(m);
+        progress(`  ${path}: ${m.seconds.toFixed(1)} s to serving (steps ${m.stepsSeconds.toFixed(1)} s), lost ${m.lost}/${m.acked}`);
+    };
+    for (let n = 1; n <= CYCLES; n++) {
+        progress(`config flips: cycle ${n}/${CYCLES}`);
+        show("switchover", await switchover(env, sampler));
+        show("failback", await failback(env, sampler));
+        show("emergency", await emergency(env, sampler));
+        await powerOnPrimary(env);
+        show("failback_after_emergency", await failback(env, sampler));
+    }
+    const out: Record<string, unknown> = {};
+    for (const [path, measures] of Object.entries(runs)) Object.assign(out, summariseFlips(path, measures), { [`${path}_runs`]: measures });
+    return out;
+}
+
 function summarise(prefix: string, kills: Kill[]): Record<string, number> {
     const out: Record<string, number> = {};
     for (const key of ["detection_s", "activation_s", "rto_s"] as const) {
@@ -96,8 +133,9 @@ async function main(): Promise<void> {
     try {
         await converge(env, server, 10);
         await firstHeartbeat(env);
+        if (CYCLES > 0) Object.assign(results, await flipCycles(env, sampler, witnessBase));
         for (const [label, prefix, heartbeat] of [["10 s heartbeat (default)", "", 10], ["2 s heartbeat", "hb2s_", 2]] as const) {
-            setAgents(env, witnessBase, heartbeat);
+            setAgents(env, witnessBase, heartbeat, true);
             await new Promise((r) => setTimeout(r, 3 * heartbeat * 1000));
             const kills: Kill[] = [];
             for (let n = 1; n <= KILLS; n++) {
@@ -117,7 +155,15 @@ async function main(): Promise<void> {
         server.close();
         if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
     }
-    const summary = { measuredAt: new Date().toISOString(), load_events_per_s: 50, kills_per_setting: KILLS, ...results };
+    const summary = {
+        measuredAt: new Date().toISOString(),
+        load_events_per_s: 50,
+        flip_cycles: CYCLES,
+        kills_per_setting: KILLS,
+        // The no-op `pulumi up` needs the engine with the command provider, which cannot be built on the lab machine.
+        not_measured: ["noop_up_s"],
+        ...results,
+    };
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, JSON.stringify(summary, null, 2) + "\n");
     for (const [key, value] of Object.entries(summary)) if (typeof value === "number") console.log(`${key.padEnd(40)} ${value}`);

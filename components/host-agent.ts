@@ -4,11 +4,13 @@ import { buildAgentBundle } from "../assets/agent/build";
 import type { AgentConfig } from "../assets/agent/src/config";
 import { hostFile, HostFileSpec } from "./host-file";
 import { SshHost } from "./ssh-host";
-import { renderTemplate } from "./templates";
+import { renderTemplate, sha256 } from "./templates";
 
 export const AGENT_CONFIG_PATH = "/etc/wirebot/agent.json";
 export const HEARTBEAT_TOKEN_PATH = "/etc/wirebot/heartbeat.token";
 export const ALERT_WEBHOOK_PATH = "/etc/wirebot/alert-webhook.url";
+/** What each host's serving step runs before it changes anything: the handover and the refusals of a flip. */
+export const FLIP_COMMAND = "/usr/local/bin/wirebot-failover flip";
 
 /** The agent's config file: the agent's own type, so the two cannot drift apart. */
 export type AgentSettings = AgentConfig;
@@ -30,6 +32,8 @@ export interface HostAgentArgs {
 export class HostAgent extends pulumi.ComponentResource {
     readonly unit: string;
     readonly unitContent: string;
+    /** What the running agent depends on (unit, bundle, config): a change restarts it. */
+    readonly restartContent: pulumi.Output<string>;
     readonly installed: command.remote.Command[];
 
     constructor(name: string, args: HostAgentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -38,10 +42,13 @@ export class HostAgent extends pulumi.ComponentResource {
         const unitName = args.host.name === "primary" ? "wirebot-replicator.service" : "wirebot-watchdog.service";
         this.unit = unitName;
         this.unitContent = renderTemplate(`systemd/${unitName}`, { nodePath: args.nodePath });
+        const bundle = buildAgentBundle();
+        const configJson = pulumi.output(args.settings).apply((s) => JSON.stringify(s, null, 2) + "\n");
+        this.restartContent = configJson.apply((c) => `${this.unitContent}\n${sha256(bundle)}\n${c}`);
         const files: HostFileSpec[] = [
-            { path: "/usr/local/lib/wirebot-failover/wirebot-agent.js", content: buildAgentBundle(), mode: "0755" },
+            { path: "/usr/local/lib/wirebot-failover/wirebot-agent.js", content: bundle, mode: "0755" },
             { path: "/usr/local/bin/wirebot-failover", content: renderTemplate("host/wirebot-failover", { nodePath: args.nodePath }), mode: "0755" },
-            { path: AGENT_CONFIG_PATH, content: pulumi.output(args.settings).apply((s) => JSON.stringify(s, null, 2) + "\n"), mode: "0640" },
+            { path: AGENT_CONFIG_PATH, content: configJson, mode: "0640" },
             { path: HEARTBEAT_TOKEN_PATH, content: pulumi.secret(args.heartbeatToken), mode: "0600" },
             { path: `/etc/systemd/system/${unitName}`, content: this.unitContent, mode: "0644" },
         ];

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PrimarySettings } from "./config";
+import { FLIP_COMMAND } from "./host-agent";
 import { prepareHost } from "./host-prepare";
 import { ServingRole } from "./serving-role";
 import { resolveServices } from "./service-units";
@@ -50,6 +51,8 @@ export function primaryStack(settings: PrimarySettings): Record<string, unknown>
             tunnelCredentials: tunnel.credentialsJson,
             cloudflared: config.binaries.cloudflared[host.arch]!,
             serving: config.activeSide === "primary",
+            // Installed by the standby stack; until then the primary has no peer to hand over to.
+            flipCommand: FLIP_COMMAND,
             timeoutSeconds: timeout,
         },
         { dependsOn: [prepared] },
@@ -69,7 +72,7 @@ export function primaryStack(settings: PrimarySettings): Record<string, unknown>
         servingUnits: serving.units,
         nextCommand:
             config.activeSide === "primary"
-                ? "pulumi up -s standby   # create or update the standby and its replication"
-                : "pulumi up -s standby   # the standby is the active side; converge it next",
+                ? "pulumi up -s standby   # create or update the standby and its replication (after a failback: confirms the standby let go)"
+                : "pulumi up -s standby   # confirms the switchover on the standby",
     };
 }

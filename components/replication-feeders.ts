@@ -34,8 +34,6 @@ export interface ReplicationFeedersArgs {
     nodePath: string;
     /** The fire drill's OnCalendar expression, or "off". */
     drillSchedule: string;
-    /** True when the primary is the active side: feeders run only from the serving host. */
-    run: boolean;
     /** The standby must admit the replication key before Litestream starts pushing. */
     standbyReady: pulumi.Input<pulumi.Resource>[];
     timeoutSeconds: number;
@@ -76,16 +74,18 @@ export class ReplicationFeeders extends pulumi.ComponentResource {
         this.units = [LITESTREAM_UNIT, FILE_SYNC_TIMER, LETTA_DUMP_TIMER, ...(args.drillSchedule === "off" ? [] : [FIRE_DRILL_TIMER]), agent.unit];
         const fileSyncUnits = readAsset(`systemd/${FILE_SYNC_TIMER}`) + readAsset(`systemd/${FILE_SYNC_SERVICE}`);
         const lettaUnits = readAsset(`systemd/${LETTA_DUMP_TIMER}`) + readAsset(`systemd/${LETTA_DUMP_SERVICE}`);
-        const revisions = config.apply((c) =>
+        const revisions = pulumi.all([config, agent.restartContent]).apply(([c, agentContent]) =>
             unitRevisions([
                 { unit: LITESTREAM_UNIT, content: litestreamUnit + c },
                 { unit: FILE_SYNC_TIMER, content: fileSyncUnits },
                 { unit: LETTA_DUMP_TIMER, content: lettaUnits },
                 ...drillUnits,
-                { unit: agent.unit, content: agent.unitContent },
+                { unit: agent.unit, content: agentContent },
             ]),
         );
-        runUnits(primary, "feeders", this.units, args.run, revisions, timeoutSeconds, {
+        // They run whichever side is active, so a flip never has to reach the primary: on a
+        // primary that stopped serving they have nothing new to ship, and its agent still answers.
+        runUnits(primary, "feeders", this.units, true, revisions, timeoutSeconds, {
             parent: this,
             dependsOn: pulumi.output(args.standbyReady).apply((ready) => [...installed, ...agent.installed, ...ready]),
         });

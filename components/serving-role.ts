@@ -20,6 +20,8 @@ export interface ServingRoleArgs {
     serving: boolean;
     /** A command run before the services start when this host takes over. */
     beforeServing?: string[];
+    /** The host agent's flip command, run first; absent on a host without the agent, where it is skipped. */
+    flipCommand?: string;
     timeoutSeconds: number;
 }
 
@@ -66,6 +68,7 @@ export class ServingRole extends pulumi.ComponentResource {
                     CONNECTOR: CONNECTOR_UNIT,
                     UNIT_REVISIONS: revisions,
                     BEFORE_SERVING: (args.beforeServing ?? []).join(" "),
+                    FLIP_COMMAND: args.flipCommand ?? "",
                 },
                 timeoutSeconds,
             },

@@ -6,7 +6,7 @@ import type { Architecture, PathsConfig } from "./config-schema";
 import { fileSyncKey, fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "./file-sync";
 import { drillProbes } from "./fire-drill";
 import { HetznerStandby } from "./hetzner-standby";
-import { AgentSettings, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH, HostAgent } from "./host-agent";
+import { AgentSettings, ALERT_WEBHOOK_PATH, FLIP_COMMAND, HEARTBEAT_TOKEN_PATH, HostAgent } from "./host-agent";
 import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "./litestream-config";
 import { replicationKey, ReplicationFeeders, runUnits } from "./replication-feeders";
 import { checkServerTypeOffered } from "./server-type-check";
@@ -56,21 +56,6 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         fileSyncPaths: syncedPaths,
         timeoutSeconds: timeout,
     });
-    const serving = new ServingRole(
-        "standby",
-        {
-            host: standby,
-            services,
-            cloudflaredConfig: primaryRef.requireOutput("cloudflaredConfig") as pulumi.Output<string>,
-            tunnelCredentials: primaryRef.requireOutput("tunnelCredentials") as pulumi.Output<string>,
-            cloudflared: config.binaries.cloudflared[standby.arch]!,
-            serving: config.activeSide === "standby",
-            // Synced files and the databases from the replicas go into the live paths before the services start.
-            beforeServing: TAKEOVER_COMMANDS,
-            timeoutSeconds: timeout,
-        },
-        { dependsOn: standbySetup.ready },
-    );
 
     const agentBase = {
         heartbeatIntervalSeconds: config.agent.heartbeatIntervalSeconds,
@@ -80,7 +65,7 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         tokenFile: HEARTBEAT_TOKEN_PATH,
         alertWebhookUrlFile: settings.alertWebhookUrl ? ALERT_WEBHOOK_PATH : null,
         stateDir: "/var/lib/wirebot-failover",
-        units: { services: serving.units, connector: CONNECTOR_UNIT },
+        units: { services: services.map((s) => s.unit), connector: CONNECTOR_UNIT },
         databases: replicatedDatabases(paths).map((db) => ({ path: db.live, replica: db.replica })),
         tenantsDir: paths.tenantsDir,
         replicaDir: paths.replicaDir,
@@ -103,7 +88,6 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         alertWebhookUrl: settings.alertWebhookUrl,
         nodePath: config.agent.nodePath,
         drillSchedule: config.agent.drill.schedule,
-        run: config.activeSide === "primary",
         standbyReady: standbySetup.ready,
         timeoutSeconds: timeout,
     });
@@ -125,14 +109,31 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         },
         { dependsOn: standbySetup.ready },
     );
-    runUnits(
+    // The watchdog runs on either side of a flip: it answers the primary's "does the standby serve?".
+    const watchdogRunning = runUnits(
         standby,
         "watchdog",
         [watchdog.unit],
-        config.activeSide === "primary",
-        unitRevisions([{ unit: watchdog.unit, content: watchdog.unitContent }]),
+        true,
+        watchdog.restartContent.apply((content) => unitRevisions([{ unit: watchdog.unit, content }])),
         timeout,
         { dependsOn: watchdog.installed },
+    );
+    const serving = new ServingRole(
+        "standby",
+        {
+            host: standby,
+            services,
+            cloudflaredConfig: primaryRef.requireOutput("cloudflaredConfig") as pulumi.Output<string>,
+            tunnelCredentials: primaryRef.requireOutput("tunnelCredentials") as pulumi.Output<string>,
+            cloudflared: config.binaries.cloudflared[standby.arch]!,
+            serving: config.activeSide === "standby",
+            // Synced files and the databases from the replicas go into the live paths before the services start.
+            beforeServing: TAKEOVER_COMMANDS,
+            flipCommand: FLIP_COMMAND,
+            timeoutSeconds: timeout,
+        },
+        { dependsOn: [watchdogRunning] },
     );
 
     return {
@@ -148,7 +149,7 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         servingUnits: serving.units,
         nextCommand:
             config.activeSide === "primary"
-                ? "all set: the standby is warm. To switch over: pulumi config set wirebot:activeSide standby on both stacks, then pulumi up -s standby && pulumi up -s primary"
+                ? "all set: the standby is warm. To switch over: pulumi config set wirebot:activeSide standby on both stacks, then pulumi up -s primary && pulumi up -s standby (emergency, primary down: pulumi up -s standby alone)"
                 : "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby",
     };
 }

@@ -9,6 +9,10 @@
 # the host takes over: the standby puts synced files in place and restores its
 # databases from the replicas. Empty on the primary.
 BEFORE_SERVING=${BEFORE_SERVING:-}
+# The host agent's flip (wirebot-failover flip serve|stand-down): the handover
+# between the hosts, and the refusal of an unsafe order before anything changes.
+# Absent until the standby stack installed the agent: then there is no peer.
+FLIP_COMMAND=${FLIP_COMMAND:-}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
 
 record_prior_state() {
@@ -20,10 +24,25 @@ record_prior_state() {
     done
 }
 
+run_flip() {
+    [ -n "$FLIP_COMMAND" ] || return 0
+    # shellcheck disable=SC2086
+    set -- $FLIP_COMMAND "$1"
+    if [ ! -x "$1" ]; then
+        echo "no flip: $1 is not installed yet (no standby)"
+        return 0
+    fi
+    "$@" || {
+        echo "refused: the serving role is left as it was" >&2
+        exit 1
+    }
+}
+
 step_create() {
     record_prior_state
-    changed=$(changed_units "$UNIT_REVISIONS")
     systemctl daemon-reload
+    if [ "$SERVING" = yes ]; then run_flip serve; else run_flip stand-down; fi
+    changed=$(changed_units "$UNIT_REVISIONS")
     if [ "$SERVING" = yes ]; then
         if [ -n "$BEFORE_SERVING" ] && ! systemctl is-active --quiet "$CONNECTOR"; then
             for command in $BEFORE_SERVING; do

@@ -25,13 +25,13 @@ import {
     TAKEOVER_COMMANDS,
 } from "../../components/file-sync";
 import { drillProbes, FIRE_DRILL_SERVICE, FIRE_DRILL_TIMER } from "../../components/fire-drill";
-import { HEARTBEAT_TOKEN_PATH } from "../../components/host-agent";
+import { FLIP_COMMAND, HEARTBEAT_TOKEN_PATH } from "../../components/host-agent";
 import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICA_USER, REPLICATION_KEY_PATH, replicaPathOf, replicatedDatabases } from "../../components/litestream-config";
 import { LITESTREAM_UNIT } from "../../components/replication-feeders";
 import { CONNECTOR_UNIT, connectorUnit, renderServiceUnit, resolveServices, unitRevisions } from "../../components/service-units";
 import { REPLICAS_LIST_PATH, replicasList } from "../../components/standby-host";
-import { readAsset, renderTemplate, sha256OfFile } from "../../components/templates";
-import { copyTo, fileStep, LabEnv, LabHost, sshOk, step } from "./lab";
+import { readAsset, renderTemplate, sha256, sha256OfFile } from "../../components/templates";
+import { copyTo, fileStep, LabEnv, LabHost, Result, sshOk, step, stepAsync } from "./lab";
 
 // Converges the lab hosts with the program's own host steps, in the order the
 // stacks apply them. The Pulumi engine cannot drive them here (no command
@@ -98,22 +98,28 @@ export function installServingUnits(env: LabEnv, host: LabHost): void {
     fileStep(env, host, `/etc/systemd/system/${CONNECTOR}`, labConnectorUnit(), "0644");
 }
 
+function servingInputs(host: LabHost, on: boolean): Record<string, string> {
+    return {
+        SERVING: on ? "yes" : "no",
+        SERVICES: SERVICE_UNITS.join(" "),
+        CONNECTOR,
+        UNIT_REVISIONS: unitRevisions([...SERVICES.map(renderServiceUnit), { unit: CONNECTOR, content: labConnectorUnit() }]),
+        BEFORE_SERVING: host === "standby" ? TAKEOVER_COMMANDS.join(" ") : "",
+        FLIP_COMMAND,
+    };
+}
+
 export function serving(env: LabEnv, host: LabHost, on: boolean, action: "create" | "delete" = "create"): string {
-    return step(
-        env,
-        host,
-        `${host}-serving`,
-        "set-serving.sh",
-        {
-            SERVING: on ? "yes" : "no",
-            SERVICES: SERVICE_UNITS.join(" "),
-            CONNECTOR,
-            UNIT_REVISIONS: unitRevisions([...SERVICES.map(renderServiceUnit), { unit: CONNECTOR, content: labConnectorUnit() }]),
-            BEFORE_SERVING: host === "standby" ? TAKEOVER_COMMANDS.join(" ") : "",
-        },
-        action,
-        ["unit-revisions.sh"],
-    );
+    return step(env, host, `${host}-serving`, "set-serving.sh", servingInputs(host, on), action, ["unit-revisions.sh"]);
+}
+
+/**
+ * A config flip as `pulumi up -s <host's stack>` applies it: the host's serving
+ * step with the new active side, run without blocking so the load and the
+ * sampler go on. A refusal comes back as a non-zero status with its message.
+ */
+export function flipServing(env: LabEnv, host: LabHost, on: boolean): Promise<Result> {
+    return stepAsync(env, host, `${host}-serving`, "set-serving.sh", servingInputs(host, on), ["unit-revisions.sh"]);
 }
 
 /** What the standby runs before it serves: wirebot-place-files, wirebot-restore and its list of replicas. */
@@ -192,10 +198,12 @@ export function fileSync(env: LabEnv): void {
 export function installAgent(env: LabEnv, host: LabHost, config: AgentConfig): void {
     const unitName = host === "primary" ? "wirebot-replicator.service" : "wirebot-watchdog.service";
     const unit = renderTemplate(`systemd/${unitName}`, { nodePath: "/usr/bin/node" });
-    fileStep(env, host, "/usr/local/lib/wirebot-failover/wirebot-agent.js", buildAgentBundle(), "0755");
+    const bundle = buildAgentBundle();
+    const configJson = JSON.stringify(config, null, 2) + "\n";
+    fileStep(env, host, "/usr/local/lib/wirebot-failover/wirebot-agent.js", bundle, "0755");
     fileStep(env, host, "/usr/local/bin/wirebot-failover", renderTemplate("host/wirebot-failover", { nodePath: "/usr/bin/node" }), "0755");
-    fileStep(env, host, "/etc/wirebot/agent.json", JSON.stringify(config, null, 2) + "\n", "0640");
+    fileStep(env, host, "/etc/wirebot/agent.json", configJson, "0640");
     fileStep(env, host, HEARTBEAT_TOKEN_PATH, HEARTBEAT_TOKEN, "0600");
     fileStep(env, host, `/etc/systemd/system/${unitName}`, unit, "0644");
-    step(env, host, `${host}-${host === "primary" ? "feeders-agent" : "watchdog"}`, "set-units.sh", { RUN: "yes", UNITS: unitName, UNIT_REVISIONS: unitRevisions([{ unit: unitName, content: unit }]) }, "create", ["unit-revisions.sh"]);
+    step(env, host, `${host}-${host === "primary" ? "feeders-agent" : "watchdog"}`, "set-units.sh", { RUN: "yes", UNITS: unitName, UNIT_REVISIONS: unitRevisions([{ unit: unitName, content: `${unit}\n${sha256(bundle)}\n${configJson}` }]) }, "create", ["unit-revisions.sh"]);
 }

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { stepStdin } from "../../components/remote-step";
 
@@ -51,6 +51,19 @@ export function ssh(env: LabEnv, host: LabHost, command: string, input?: string,
     return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
+/** The same as ssh, without blocking the event loop: load and sampler keep running meanwhile. */
+export function sshAsync(env: LabEnv, host: LabHost, command: string, input?: string, timeoutMs = 120_000): Promise<Result> {
+    return new Promise((resolve) => {
+        const child = spawn("ssh", [...sshArgs(env), `root@${env.address[host]}`, command], { timeout: timeoutMs });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+        child.stdin.end(input ?? "");
+    });
+}
+
 export function sshOk(env: LabEnv, host: LabHost, command: string, input?: string): string {
     const r = ssh(env, host, command, input);
     if (r.status !== 0) throw new Error(`${host}: '${command}' failed (${r.status}): ${r.stderr}${r.stdout}`);
@@ -65,6 +78,11 @@ export function copyTo(env: LabEnv, host: LabHost, local: string, remote: string
 export function step(env: LabEnv, host: LabHost, stepId: string, script: string, inputs: Record<string, string>, action: "create" | "delete" = "create", libraries: string[] = []): string {
     const stdin = stepStdin(stepId, script, libraries, inputs);
     return sshOk(env, host, `sh -s -- ${action}`, stdin);
+}
+
+/** A host step run without blocking the event loop; the result is returned, not thrown, so refusals can be read. */
+export function stepAsync(env: LabEnv, host: LabHost, stepId: string, script: string, inputs: Record<string, string>, libraries: string[] = []): Promise<Result> {
+    return sshAsync(env, host, "sh -s -- create", stepStdin(stepId, script, libraries, inputs), 10 * 60_000);
 }
 
 export function fileStep(env: LabEnv, host: LabHost, dest: string, content: string, mode: string, action: "create" | "delete" = "create"): string {

@@ -141,8 +141,8 @@ export class Load {
 const ALERT_WEBHOOK_FILE = "/etc/wirebot/alert-webhook.url";
 
 /** Both hosts as the two stacks leave them, the primary serving; the agents pointed at the witness double. */
-export async function converge(env: LabEnv, witnessServer: http.Server, heartbeatSeconds: number): Promise<void> {
-    const base = `http://${BRIDGE}:${(witnessServer.address() as { port: number }).port}`;
+export async function converge(env: LabEnv, witnessServer: http.Server, heartbeatSeconds: number, autoActivate = true): Promise<void> {
+    const base = witnessBase(witnessServer);
     for (const host of ["primary", "standby"] as const) {
         prepare(env, host);
         installLitestream(env, host);
@@ -152,13 +152,17 @@ export async function converge(env: LabEnv, witnessServer: http.Server, heartbea
     serving(env, "standby", false);
     replication(env);
     fileSync(env);
-    setAgents(env, base, heartbeatSeconds);
+    setAgents(env, base, heartbeatSeconds, autoActivate);
 }
 
-export function setAgents(env: LabEnv, witnessBase: string, heartbeatSeconds: number): void {
+export function witnessBase(witnessServer: http.Server): string {
+    return `http://${BRIDGE}:${(witnessServer.address() as { port: number }).port}`;
+}
+
+export function setAgents(env: LabEnv, witnessBase: string, heartbeatSeconds: number, autoActivate = true): void {
     for (const host of ["primary", "standby"] as const) {
         fileStep(env, host, ALERT_WEBHOOK_FILE, `${witnessBase}/alert`, "0600");
-        installAgent(env, host, { ...agentConfig(env, host, `${witnessBase}/`), heartbeatIntervalSeconds: heartbeatSeconds, alertWebhookUrlFile: ALERT_WEBHOOK_FILE });
+        installAgent(env, host, { ...agentConfig(env, host, `${witnessBase}/`), heartbeatIntervalSeconds: heartbeatSeconds, autoActivate, alertWebhookUrlFile: ALERT_WEBHOOK_FILE });
     }
 }
 

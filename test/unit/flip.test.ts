@@ -26,13 +26,25 @@ describe("flipping the active side", () => {
         assert.match(asStandby.byName("primary-serving").inputs.stdin, /^SERVING='no'$/m);
     });
 
-    it("changes only the activation steps in the standby stack", async () => {
+    it("changes only the standby's serving step in the standby stack: an emergency flip never has to reach the primary", async () => {
         const { asPrimary, asStandby, changed } = await flip(existingStandbyOptions);
-        assert.deepEqual(changed, ["primary-feeders", "standby-serving", "standby-watchdog"]);
+        assert.deepEqual(changed, ["standby-serving"]);
         assert.match(asPrimary.byName("standby-serving").inputs.stdin, /^SERVING='no'$/m);
         assert.match(asStandby.byName("standby-serving").inputs.stdin, /^SERVING='yes'$/m);
-        assert.match(asStandby.byName("primary-feeders").inputs.stdin, /^RUN='no'$/m);
-        assert.match(asStandby.byName("standby-watchdog").inputs.stdin, /^RUN='no'$/m);
+        for (const run of [asPrimary, asStandby]) {
+            assert.match(run.byName("primary-feeders").inputs.stdin, /^RUN='yes'$/m, "the feeders run whichever side is active");
+            assert.match(run.byName("standby-watchdog").inputs.stdin, /^RUN='yes'$/m, "the watchdog answers on either side");
+        }
+    });
+
+    it("runs the agent's flip first in both serving steps, where the handover and the refusals live", async () => {
+        const primary = await runProgram(adoptedPrimaryOptions());
+        const standby = await runProgram(existingStandbyOptions());
+        for (const stdin of [primary.byName("primary-serving").inputs.stdin as string, standby.byName("standby-serving").inputs.stdin as string]) {
+            assert.match(stdin, /^FLIP_COMMAND='\/usr\/local\/bin\/wirebot-failover flip'$/m);
+            const body = stdin.slice(stdin.indexOf("step_create()"));
+            assert.ok(body.indexOf("run_flip") < body.indexOf("enable --now"), "the flip runs before anything starts or stops");
+        }
     });
 
     it("is deterministic: the same config registers identical inputs twice", async () => {

@@ -20,6 +20,17 @@ export interface Takeover {
     at: string;
     reason: string;
     timeline: TimelineEntry[];
+    /** The watchdog took over on its own: the config still says primary until the operator flips it. */
+    automatic: boolean;
+    /** The primary stopped and handed over: nothing it acknowledged is missing here. */
+    planned: boolean;
+    /** The config says standby: set by the flip that acknowledges an automatic takeover, true from the start otherwise. */
+    acknowledged: boolean;
+}
+
+export interface ActivationKind {
+    automatic?: boolean;
+    planned?: boolean;
 }
 
 export class ActivationRefused extends Error {}
@@ -54,7 +65,7 @@ async function timed(timeline: TimelineEntry[], step: string, run: () => unknown
  * the live paths, the services, then the connector. Safe to run again; refuses while the witness shows
  * the primary still serving, unless forced by the operator.
  */
-export async function activate(config: AgentConfig, reason: string, force = false): Promise<Takeover> {
+export async function activate(config: AgentConfig, reason: string, force = false, kind: ActivationKind = {}): Promise<Takeover> {
     const timeline: TimelineEntry[] = [];
     if (!force && config.witnessUrl) {
         const witnessUrl = config.witnessUrl;
@@ -75,7 +86,8 @@ export async function activate(config: AgentConfig, reason: string, force = fals
     }
     await timed(timeline, "start services", () => systemctl("enable", "--now", ...config.units.services));
     await timed(timeline, "start connector", () => systemctl("enable", "--now", config.units.connector));
-    const takeover: Takeover = { at: new Date().toISOString(), reason, timeline };
+    const automatic = kind.automatic ?? false;
+    const takeover: Takeover = { at: new Date().toISOString(), reason, timeline, automatic, planned: kind.planned ?? false, acknowledged: !automatic };
     writeState(config.stateDir, TAKEOVER, takeover);
     return takeover;
 }

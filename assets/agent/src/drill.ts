@@ -1,13 +1,11 @@
-import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isActive } from "./activation";
 import { alerterFromFile } from "./alerts";
-import { signedHeaders } from "./auth";
 import { AgentConfig, readSecretFile } from "./config";
-import { databasesOf, fingerprint } from "./databases";
-import { ExportEntry, MANIFEST } from "./export";
+import { ExportEntry } from "./export";
+import { callStandby, fingerprints, mergeHandback, systemctl } from "./handover";
 import { log } from "./log";
 import { eventStored, ProbeResult, runProbes } from "./probes";
 import { writeState } from "./state";
@@ -15,9 +13,6 @@ import { writeState } from "./state";
 export const DRILL_UNIT = "wirebot-fire-drill.service";
 export const DRILL_LOG = "/var/log/wirebot/fire-drill.log";
 export const DRILL_STATE = "last-drill.json";
-const FILE_SYNC_COMMAND = "/usr/local/sbin/wirebot-file-sync";
-const MERGE_COMMAND = "/usr/local/sbin/wirebot-merge";
-const STANDBY_CALL_TIMEOUT_MS = 120_000;
 
 export interface DrillStep {
     step: string;
@@ -73,7 +68,7 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
         offAt = Date.now();
         await step("stop primary connector", () => systemctl("stop", config.units.connector));
         await step("stop primary services", () => systemctl("stop", ...config.units.services));
-        const expect = Object.fromEntries(databasesOf(config).map((db) => [db.live, fingerprint(db.live)]));
+        const expect = fingerprints(config);
         standbyActivated = true;
         await step("activate standby", async () => {
             const answer = (await standby("/activate", { reason: `fire drill ${report.id}`, expect })) as { takeover: { timeline: { step: string; ms: number }[] }; caughtUpMs: number };
@@ -89,14 +84,16 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
     // unless the standby cannot be made to let go: then it keeps serving and the alert says so.
     let released = !standbyActivated;
     if (standbyActivated) {
+        let handbackId = "";
         released = await attempt(() =>
             step("deactivate standby", async () => {
-                const answer = (await standby("/deactivate", { export: true })) as { exported: ExportEntry[] };
+                const answer = (await standby("/deactivate", { export: true })) as { exported: ExportEntry[]; handback: { id: string } };
+                handbackId = answer.handback.id;
                 return `stopped; ${answer.exported.length} database copy(ies) exported`;
             }),
         );
-        // A failed merge is retried by hand (wirebot-merge is append-only): the primary serves meanwhile.
-        if (released) await attempt(() => step("merge what the standby took", () => mergeFromStandby(config)));
+        // A failed merge is retried by the next failback flip (wirebot-merge is append-only): the primary serves meanwhile.
+        if (released) await attempt(() => step("merge what the standby took", () => mergeHandback(config, token, handbackId)));
     }
     if (offAt !== null && released) {
         await attempt(async () => {
@@ -150,32 +147,8 @@ function preflight(config: AgentConfig): string {
     return "the primary serves";
 }
 
-function systemctl(...args: string[]): string {
-    execFileSync("systemctl", args, { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
-    return args.slice(1).join(" ");
-}
 
-async function callStandby(config: AgentConfig, token: string, call: string, body: unknown): Promise<unknown> {
-    const text = JSON.stringify(body);
-    const response = await fetch(`http://${config.peer.address}:${config.peer.port}${call}`, {
-        method: "POST",
-        headers: signedHeaders(token, text),
-        body: text,
-        signal: AbortSignal.timeout(STANDBY_CALL_TIMEOUT_MS),
-    });
-    const answer = (await response.json()) as { error?: string };
-    if (!response.ok) throw new Error(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);
-    return answer;
-}
 
-/** Pulls the standby's exported copies over the sync key and merges each into its live database by key. */
-function mergeFromStandby(config: AgentConfig): string {
-    const inbox = path.join(config.stateDir, "inbox");
-    execFileSync(FILE_SYNC_COMMAND, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
-    const entries = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportEntry[];
-    const lines = entries.map((e) => execFileSync(MERGE_COMMAND, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
-    return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
-}
 
 function appendDrillLog(line: string): void {
     log(line);

@@ -2,6 +2,7 @@ import { activate, ActivationRefused, deactivate } from "./activation";
 import { AgentConfigError, loadConfig } from "./config";
 import { callLocalAgent } from "./local-call";
 import { drillSummary, runDrill } from "./drill";
+import { flip, FlipRefused } from "./flip";
 import { mayServe } from "./may-serve";
 import { runReplicator } from "./replicator";
 import { hostStatus } from "./status";
@@ -15,6 +16,9 @@ commands:
   watchdog     run the standby's agent (heartbeat receiver, miss counter, takeover)
   activate [--force]  take over on this host: restore, services, connector
   deactivate   stop serving on this host: connector, then services
+  flip serve|stand-down
+               converge this host to the active side the stack config names
+               (run by pulumi up's serving step); refuses an unsafe order
   may-serve    exit 0 if this host may start its connector (the peer is not serving)
   drill        run the fire drill now (on the primary): switch over to the standby
                and back, with checks on both sides; log in /var/log/wirebot/fire-drill.log
@@ -40,6 +44,15 @@ async function main(argv: string[]): Promise<number> {
         case "deactivate":
             process.stdout.write(JSON.stringify(await deactivate(loadConfig()), null, 2) + "\n");
             return 0;
+        case "flip": {
+            const direction = argv[1];
+            if (direction !== "serve" && direction !== "stand-down") {
+                process.stderr.write("usage: wirebot-failover flip serve|stand-down\n");
+                return 2;
+            }
+            process.stdout.write(`wirebot-failover: ${await flip(loadConfig(), direction)}\n`);
+            return 0;
+        }
         case "may-serve": {
             const verdict = await mayServe(loadConfig());
             (verdict.ok ? process.stdout : process.stderr).write(`wirebot-failover: ${verdict.reason}\n`);
@@ -73,7 +86,7 @@ main(process.argv.slice(2)).then(
         if (code >= 0) process.exit(code);
     },
     (err: Error) => {
-        const known = err instanceof AgentConfigError || err instanceof ActivationRefused;
+        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused;
         process.stderr.write(`wirebot-failover: ${known ? err.message : err.stack ?? err.message}\n`);
         process.exit(1);
     },

@@ -11,8 +11,8 @@ import { MissCounter } from "./miss-counter";
 import { databasesOf } from "./databases";
 import { position } from "./ltx-position";
 import { sendMetrics, standbyMetrics } from "./host-metrics";
-import { writeState } from "./state";
-import { handleTakeoverApi, TAKEOVER_PATHS } from "./takeover-api";
+import { readState, writeState } from "./state";
+import { HANDBACK, handleTakeoverApi, TAKEOVER_PATHS } from "./takeover-api";
 
 export const LAST_RECEIVED = "last-heartbeat.json";
 
@@ -64,7 +64,7 @@ async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): 
     if (!config.autoActivate) return say(`primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
     if (!config.witnessUrl) return say(`primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
     try {
-        const takeover = await activate(config, `primary missed ${misses} heartbeats`);
+        const takeover = await activate(config, `primary missed ${misses} heartbeats`, false, { automatic: true });
         const total = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
         say(`took over in ${total} ms: ${takeover.timeline.map((t) => `${t.step} ${t.ms} ms${t.detail ? ` (${t.detail})` : ""}`).join(", ")}`);
     } catch (err) {
@@ -84,7 +84,7 @@ async function handle(
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
     if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, now()));
     if (req.method === "GET" && req.url === "/serving") {
-        return sendJson(res, 200, { serving: isActive(config.units.connector), takeover: takeoverRecord(config) });
+        return sendJson(res, 200, { serving: isActive(config.units.connector), takeover: takeoverRecord(config), handback: readState(config.stateDir, HANDBACK) });
     }
     if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, token, req, res);
     if (req.method !== "POST" || req.url !== "/heartbeat") return sendJson(res, 404, { error: "not found" });

@@ -1,0 +1,110 @@
+import { flipServing } from "../test/lab/converge";
+import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../test/lab/lab";
+import { Load, Sampler } from "../test/lab/runtime-harness";
+
+// The config-flip paths, measured on the lab: each host's serving step run the
+// way `pulumi up` runs it, the primary stack's before the standby stack's, under
+// the 50 events/s load. Lost events are acknowledged ids missing from the
+// database of the side that serves afterwards.
+
+const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface FlipMeasure {
+    /** From the first `pulumi up` of the flip to the new side's connector up. */
+    seconds: number;
+    /** Both stacks' serving steps, start to end. */
+    stepsSeconds: number;
+    acked: number;
+    lost: number;
+}
+
+function ids(env: LabEnv, host: LabHost): Set<string> {
+    return new Set(sshOk(env, host, `sqlite3 ${EVENTS_DB} 'select id from events'`).trim().split("\n"));
+}
+
+function ok(r: Result, what: string): void {
+    if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}${r.stdout}`);
+}
+
+async function measured(env: LabEnv, sampler: Sampler, to: LabHost, flip: () => Promise<number | void>, lostFrom: (load: Load) => { id: string }[]): Promise<FlipMeasure> {
+    const load = new Load(env, sampler);
+    let started = 0;
+    let serving = 0;
+    let stepsDone = 0;
+    try {
+        await sleep(3000);
+        started = Date.now();
+        const watching = waitFor(`${to} to serve`, () => (sampler.serving() === to ? Date.now() : undefined), 120_000, 50);
+        started = (await flip()) ?? started;
+        stepsDone = Date.now();
+        serving = await watching;
+        await sleep(2000);
+    } finally {
+        await load.stop();
+    }
+    const survived = ids(env, to);
+    return {
+        seconds: (serving - started) / 1000,
+        stepsSeconds: (stepsDone - started) / 1000,
+        acked: load.acked.length,
+        lost: lostFrom(load).filter((a) => !survived.has(a.id)).length,
+    };
+}
+
+/** Planned switchover: pulumi up -s primary, then -s standby, with activeSide standby. */
+export function switchover(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
+    return measured(
+        env,
+        sampler,
+        "standby",
+        async () => {
+            ok(await flipServing(env, "primary", false), "switchover: primary stack");
+            ok(await flipServing(env, "standby", true), "switchover: standby stack");
+        },
+        (load) => load.acked,
+    );
+}
+
+/** Failback: pulumi up -s primary, then -s standby, with activeSide primary. */
+export function failback(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
+    return measured(
+        env,
+        sampler,
+        "primary",
+        async () => {
+            ok(await flipServing(env, "primary", true), "failback: primary stack");
+            ok(await flipServing(env, "standby", false), "failback: standby stack");
+        },
+        (load) => load.acked,
+    );
+}
+
+/**
+ * Emergency failover: the primary powered off, then pulumi up -s standby alone
+ * once the primary has missed the heartbeat threshold. Counted from the flip.
+ */
+export function emergency(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
+    let poweredOff = 0;
+    return measured(
+        env,
+        sampler,
+        "standby",
+        async () => {
+            poweredOff = Date.now();
+            hosts("poweroff", "primary");
+            await waitFor("the missed heartbeats", () => (/missed 3 heartbeat/.test(ssh(env, "standby", "journalctl -u wirebot-watchdog --no-pager -o cat --since '-30s'").stdout) ? true : undefined), 60_000, 250);
+            const flipped = Date.now();
+            ok(await flipServing(env, "standby", true), "emergency: standby stack");
+            return flipped;
+        },
+        (load) => load.acked.filter((a) => a.host === "primary" && a.at <= poweredOff),
+    );
+}
+
+/** The powered-off primary back, still off until the failback. */
+export async function powerOnPrimary(env: LabEnv): Promise<void> {
+    hosts("poweron", "primary");
+    await waitFor("the primary's agent", () => (ssh(env, "primary", "systemctl is-active wirebot-replicator").stdout.trim() === "active" ? true : undefined), 90_000, 1000);
+    await sleep(5000);
+}

@@ -1,0 +1,234 @@
+import { strict as assert } from "node:assert";
+import * as http from "node:http";
+import { after, before, describe, it } from "node:test";
+import { replicaPathOf } from "../../components/litestream-config";
+import { CONNECTOR, flipServing, PATHS, SERVICE_UNITS } from "./converge";
+import { hosts, LabEnv, labEnv, LabHost, Result, ssh, sshOk, waitFor } from "./lab";
+import { converge, firstHeartbeat, Load, LOAD_PER_SECOND, Sampler, setAgents, witness, witnessBase } from "./runtime-harness";
+
+// The active side flipped in the stack config, converged the way `pulumi up`
+// applies it: each host's serving step (set-serving.sh, whose first act is the
+// agent's `flip`), the primary stack's before the standby stack's. Every path
+// runs under the 50 events/s load, every acknowledged event id is looked up in
+// the database that survives, and the sampler checks the connectors every
+// 100 ms throughout. Heartbeats every 2 s; the watchdog acts on its own only in
+// the automatic-failover test.
+
+const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
+const TENANT_DB = "/data/wirebot/scoreboard/tenants/newco/events.db";
+const HEARTBEAT_SECONDS = 2;
+const alerts: string[] = [];
+
+function ids(env: LabEnv, host: LabHost, db = EVENTS_DB): Set<string> {
+    return new Set(sshOk(env, host, `sqlite3 ${db} 'select id from events'`).trim().split("\n"));
+}
+
+function ok(r: Result, what: string): string {
+    assert.equal(r.status, 0, `${what} failed: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+}
+
+function refused(r: Result, reason: RegExp, what: string): void {
+    assert.notEqual(r.status, 0, `${what} was not refused: ${r.stdout}`);
+    assert.match(r.stderr + r.stdout, reason, what);
+    assert.match(r.stderr, /refused: the serving role is left as it was/);
+}
+
+function unitsActive(env: LabEnv, host: LabHost): string[] {
+    return ssh(env, host, `systemctl is-active ${[...SERVICE_UNITS, CONNECTOR].join(" ")}`).stdout.trim().split("\n");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () => {
+    let env: LabEnv;
+    let sampler: Sampler;
+    let witnessServer: http.Server;
+
+    before(async () => {
+        hosts("up");
+        env = labEnv();
+        sampler = new Sampler(env);
+        witnessServer = await witness(env, sampler, alerts);
+        await converge(env, witnessServer, HEARTBEAT_SECONDS, false);
+        await firstHeartbeat(env);
+        await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
+    });
+
+    after(async () => {
+        await sampler?.stop();
+        witnessServer?.closeAllConnections();
+        witnessServer?.close();
+        if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
+    });
+
+    it("refuses a switchover run from the standby stack while the primary is alive, changing nothing", async () => {
+        const before = unitsActive(env, "standby");
+        refused(await flipServing(env, "standby", true), /the primary is alive \(last heartbeat \d+ s ago\).*pulumi up -s primary, then pulumi up -s standby/s, "standby first");
+        assert.deepEqual(unitsActive(env, "standby"), before);
+        assert.equal(sampler.serving(), "primary");
+    });
+
+    it("switches over (primary stack, then standby stack) under load, losing no acknowledged event", async () => {
+        const load = new Load(env, sampler);
+        let flipped = 0;
+        let standbyServing = 0;
+        let output = "";
+        try {
+            await sleep(3000);
+            flipped = Date.now();
+            output = ok(await flipServing(env, "primary", false), "pulumi up -s primary (activeSide standby)");
+            standbyServing = await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? Date.now() : undefined), 30_000, 50);
+            output += ok(await flipServing(env, "standby", true), "pulumi up -s standby (activeSide standby)");
+            await sleep(3000);
+        } finally {
+            await load.stop();
+        }
+        const onStandby = ids(env, "standby");
+        const lost = load.acked.filter((a) => !onStandby.has(a.id));
+        const seconds = (standbyServing - flipped) / 1000;
+        console.log(`switchover: flip to standby serving ${seconds.toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}, refused while switching ${load.failures}`);
+        assert.match(output, /switchover: writes stopped, the standby's replicas matched in \d+ ms/);
+        assert.match(output, /the standby already serves/);
+        assert.deepEqual(lost.map((a) => a.id), [], "every acknowledged event is on the standby");
+        assert.ok(seconds < 30, `switchover took ${seconds} s`);
+        assert.deepEqual(unitsActive(env, "primary"), SERVICE_UNITS.map(() => "inactive").concat("inactive"), "the primary's services and connector are stopped");
+        assert.match(sshOk(env, "primary", `systemctl is-enabled ${CONNECTOR} || true`), /disabled/);
+    });
+
+    it("refuses a failback run from the standby stack first, changing nothing", async () => {
+        refused(await flipServing(env, "standby", false), /this standby still takes writes and the primary has not taken them/, "standby first");
+        assert.equal(sampler.serving(), "standby");
+    });
+
+    it("fails back (primary stack, then standby stack): the standby's events merged by id, its new tenant copied, replication starts over", async () => {
+        sshOk(env, "standby", `mkdir -p $(dirname ${TENANT_DB}) && sqlite3 ${TENANT_DB} "create table events (id text primary key, kind text); insert into events values ('newco-1', 'signup');" && chown -R wirebot:wirebot $(dirname ${TENANT_DB})`);
+        const load = new Load(env, sampler);
+        let flipped = 0;
+        let primaryServing = 0;
+        let output = "";
+        try {
+            await sleep(3000);
+            flipped = Date.now();
+            output = ok(await flipServing(env, "primary", true), "pulumi up -s primary (activeSide primary)");
+            primaryServing = await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? Date.now() : undefined), 60_000, 50);
+            output += ok(await flipServing(env, "standby", false), "pulumi up -s standby (activeSide primary)");
+            await sleep(3000);
+        } finally {
+            await load.stop();
+        }
+        const onPrimary = ids(env, "primary");
+        const lost = load.acked.filter((a) => !onPrimary.has(a.id));
+        console.log(`failback: flip to primary serving ${((primaryServing - flipped) / 1000).toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}; ${/failback: .*/.exec(output)?.[0]}`);
+        assert.match(output, /failback: merged/);
+        assert.deepEqual(lost.map((a) => a.id), [], "every acknowledged event is on the primary");
+        assert.deepEqual([...ids(env, "primary", TENANT_DB)], ["newco-1"], "the tenant created on the standby is on the primary");
+        assert.deepEqual(unitsActive(env, "standby"), SERVICE_UNITS.map(() => "inactive").concat("inactive"));
+        // Replication starts over from the primary as it is now: a restore on the standby has every event.
+        const marker = `after-failback-${Date.now()}`;
+        sshOk(env, "primary", `sqlite3 ${EVENTS_DB} "insert into events (id, kind) values ('${marker}', 'check')"`);
+        const count = sshOk(env, "primary", `sqlite3 ${EVENTS_DB} 'select count(*) from events'`).trim();
+        await waitFor(
+            "the standby's fresh replica to hold the primary's database",
+            () => {
+                const r = ssh(env, "standby", `rm -f /tmp/check.db* && litestream restore -o /tmp/check.db file://${replicaPathOf(PATHS, EVENTS_DB)} >/dev/null 2>&1 && sqlite3 /tmp/check.db "select count(*) from events where id = '${marker}'; select count(*) from events"`);
+                return r.status === 0 && r.stdout.trim() === `1\n${count}` ? true : undefined;
+            },
+            30_000,
+            1000,
+        );
+        const handback = JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/handback.json")) as { merged: boolean };
+        assert.equal(handback.merged, true);
+    });
+
+    it("fails over in an emergency with the standby stack alone, the primary powered off, losing at most one sync interval", async () => {
+        const load = new Load(env, sampler);
+        let poweredOff = 0;
+        let flipped = 0;
+        let serving = 0;
+        let output = "";
+        try {
+            await sleep(3000);
+            poweredOff = Date.now();
+            hosts("poweroff", "primary");
+            // The operator sees the outage and flips; the flip is accepted once heartbeats have stopped for the miss threshold.
+            await waitFor("the watchdog to count the misses", () => (/missed 3 heartbeat/.test(ssh(env, "standby", "journalctl -u wirebot-watchdog --no-pager -o cat --since '-60s'").stdout) ? true : undefined), 60_000, 500);
+            flipped = Date.now();
+            output = ok(await flipServing(env, "standby", true), "pulumi up -s standby (activeSide standby, primary down)");
+            serving = await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? Date.now() : undefined), 30_000, 50);
+            await sleep(3000);
+        } finally {
+            await load.stop();
+        }
+        const survived = ids(env, "standby");
+        const lost = load.acked.filter((a) => a.host === "primary" && !survived.has(a.id));
+        const byStandby = load.acked.filter((a) => a.host === "standby");
+        console.log(`emergency failover: flip to standby serving ${((serving - flipped) / 1000).toFixed(1)} s (power off to flip ${((flipped - poweredOff) / 1000).toFixed(1)} s); acknowledged by the primary ${load.acked.length - byStandby.length}, lost ${lost.length}`);
+        assert.match(output, /emergency failover: serving from the replicas/);
+        assert.ok(lost.length <= LOAD_PER_SECOND, `${lost.length} acknowledged events lost: more than one 1 s sync interval`);
+        assert.ok(byStandby.every((a) => survived.has(a.id)));
+    });
+
+    it("keeps a primary that comes back off, connector and services, until the config makes it active", async () => {
+        hosts("poweron", "primary");
+        await waitFor("the primary's agent", () => (ssh(env, "primary", "systemctl is-active wirebot-replicator").stdout.trim() === "active" ? true : undefined), 60_000, 1000);
+        await sleep(8000);
+        assert.equal(sampler.on.primary, false, "the connector did not reconnect");
+        // Refused at ExecStartPre, the services never run their main process (systemd retries the check meanwhile).
+        for (const unit of SERVICE_UNITS) {
+            assert.equal(sshOk(env, "primary", `systemctl show -p MainPID --value ${unit}`).trim(), "0", `${unit} runs on the returning primary`);
+        }
+        assert.equal(ssh(env, "primary", "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:8100/health").stdout.trim(), "000", "the scoreboard takes no writes");
+        assert.match(ssh(env, "primary", `journalctl -u ${SERVICE_UNITS[0]} --no-pager -o cat`).stdout, /the standby serves/);
+    });
+
+    it("fails back after the emergency: the events the standby took merged, the ones only the dead primary had kept", async () => {
+        const load = new Load(env, sampler);
+        try {
+            await sleep(2000);
+            ok(await flipServing(env, "primary", true), "pulumi up -s primary (activeSide primary)");
+            await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 60_000, 50);
+            ok(await flipServing(env, "standby", false), "pulumi up -s standby (activeSide primary)");
+            await sleep(3000);
+        } finally {
+            await load.stop();
+        }
+        const onPrimary = ids(env, "primary");
+        const lost = load.acked.filter((a) => !onPrimary.has(a.id));
+        console.log(`failback after emergency: acknowledged ${load.acked.length}, lost ${lost.length}`);
+        assert.deepEqual(lost.map((a) => a.id), []);
+    });
+
+    it("after an automatic failover, refuses both flips back until the config acknowledges it, then fails back", async () => {
+        setAgents(env, witnessBase(witnessServer), HEARTBEAT_SECONDS, true);
+        await sleep(3000);
+        hosts("poweroff", "primary");
+        await waitFor("the automatic takeover", () => (sampler.serving() === "standby" ? true : undefined), 60_000, 200);
+        hosts("poweron", "primary");
+        await waitFor("heartbeats from the returning primary", () => (/heartbeats are back/.test(ssh(env, "standby", "journalctl -u wirebot-watchdog --no-pager -o cat --since '-90s'").stdout) ? true : undefined), 90_000, 1000);
+
+        refused(await flipServing(env, "primary", true), /took over automatically .* never flipped to acknowledge it/, "primary made active after an automatic failover");
+        refused(await flipServing(env, "standby", false), /still takes writes.*took over automatically/s, "standby deactivated after an automatic failover");
+        assert.equal(sampler.serving(), "standby");
+
+        assert.match(ok(await flipServing(env, "standby", true), "acknowledge: pulumi up -s standby (activeSide standby)"), /acknowledged the automatic failover/);
+        const load = new Load(env, sampler);
+        try {
+            await sleep(2000);
+            ok(await flipServing(env, "primary", true), "fail back: pulumi up -s primary");
+            await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 60_000, 50);
+            ok(await flipServing(env, "standby", false), "fail back: pulumi up -s standby");
+            await sleep(3000);
+        } finally {
+            await load.stop();
+        }
+        const onPrimary = ids(env, "primary");
+        assert.deepEqual(load.acked.filter((a) => !onPrimary.has(a.id)).map((a) => a.id), []);
+    });
+
+    it("never had two connectors on at once", () => {
+        console.log(`connector sampler: ${sampler.samples} samples, at most ${sampler.maxOnAtOnce} connector(s) on at once`);
+        assert.ok(sampler.samples > 100);
+        assert.equal(sampler.maxOnAtOnce, 1);
+    });
+});
