@@ -48,7 +48,7 @@ async function primaryServe(config: AgentConfig): Promise<string> {
         if (t?.automatic && !t.acknowledged) {
             throw new FlipRefused(
                 `the standby took over ${describeTakeover(t)} and the config was never flipped to acknowledge it; its writes since then exist only there. ` +
-                    "Acknowledge first: pulumi config set wirebot:activeSide standby on both stacks, pulumi up -s standby; then fail back by setting it to primary again (pulumi up -s primary, then -s standby). `npm run ops -- failback` does both.",
+                    "Acknowledge first: pulumi config set wirebot:activeSide standby on both stacks, pulumi up -s standby; then fail back by setting it to primary again (pulumi up -s primary, then -s standby).",
             );
         }
         log("flip: the standby serves; asking it to stop and hand back what it took");
