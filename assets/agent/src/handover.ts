@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { isActive } from "./activation";
 import { signedHeaders } from "./auth";
 import { AgentConfig } from "./config";
 import { databasesOf, fingerprint } from "./databases";
@@ -87,7 +88,7 @@ export async function mergeHandback(config: AgentConfig, token: string, handback
  * databases as they are now, so no stale position is ever mixed in.
  */
 export async function reseedReplicas(config: AgentConfig, token: string): Promise<string> {
-    const wasActive = isUnitActive(LITESTREAM_UNIT);
+    const wasActive = isActive(LITESTREAM_UNIT);
     if (wasActive) systemctl("stop", LITESTREAM_UNIT);
     const dbs = databasesOf(config);
     for (const db of dbs) fs.rmSync(localStateDir(db.live), { recursive: true, force: true });
@@ -96,11 +97,3 @@ export async function reseedReplicas(config: AgentConfig, token: string): Promis
     return `${dbs.length} database(s) replicate afresh${wasActive ? "" : " (Litestream was not running here)"}`;
 }
 
-export function isUnitActive(unit: string): boolean {
-    try {
-        execFileSync("systemctl", ["is-active", "--quiet", unit]);
-        return true;
-    } catch {
-        return false;
-    }
-}
