@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { LITESTREAM_SOCKET } from "../assets/agent/src/litestream-sync";
 import type { PathsConfig } from "./config-schema";
 
 export const LITESTREAM_CONFIG_PATH = "/etc/wirebot/litestream.yml";
@@ -41,6 +42,8 @@ export function litestreamConfig(paths: PathsConfig, target: ReplicaTarget, sync
         "sync-interval": syncInterval,
     });
     const config = {
+        // The agent asks for an immediate, confirmed upload once writes stop before a planned handover (litestream sync -wait).
+        socket: { enabled: true, path: LITESTREAM_SOCKET, permissions: 0o600 },
         dbs: [
             ...replicatedDatabases(paths).map((db) => ({ path: db.live, replica: replica(db.replica) })),
             // Tenant databases appear as tenants are added; the watch picks them up without a redeploy.

@@ -97,6 +97,7 @@ describe("standby stack on an existing host", () => {
             assert.equal(db.replica["key-path"], "/etc/wirebot/replication_ed25519");
             assert.equal(db.replica["sync-interval"], "1s");
         }
+        assert.deepEqual(config.socket, { enabled: true, path: "/run/wirebot-litestream/litestream.sock", permissions: 0o600 }, "the control socket, root only, for the handover's final sync");
         const watch = config.dbs.at(-1);
         assert.deepEqual(
             { dir: watch.dir, pattern: watch.pattern, recursive: watch.recursive, watch: watch.watch },

@@ -6,6 +6,7 @@ import { alerterFromFile } from "./alerts";
 import { AgentConfig, readSecretFile } from "./config";
 import { ExportEntry } from "./export";
 import { callStandby, fingerprints, mergeHandback, systemctl } from "./handover";
+import { shipFinalWrites } from "./litestream-sync";
 import { log } from "./log";
 import { eventStored, ProbeResult, runProbes } from "./probes";
 import { writeState } from "./state";
@@ -68,6 +69,7 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
         offAt = Date.now();
         await step("stop primary connector", () => systemctl("stop", config.units.connector));
         await step("stop primary services", () => systemctl("stop", ...config.units.services));
+        await step("ship the last writes", () => shipFinalWrites(config));
         const expect = fingerprints(config);
         standbyActivated = true;
         await step("activate standby", async () => {

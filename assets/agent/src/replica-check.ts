@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AgentConfig } from "./config";
 import { Database, databasesOf, fingerprint } from "./databases";
+import { position } from "./ltx-position";
 
 export class ReplicaBehind extends Error {}
 
@@ -36,7 +37,10 @@ export async function waitForReplicas(config: AgentConfig, expected: Record<stri
             return replicaFingerprint(db) !== expected[live];
         });
         if (behind.length === 0) return Date.now() - started;
-        if (Date.now() - started > timeoutMs) throw new ReplicaBehind(`replicas still behind the primary after ${timeoutMs} ms: ${behind.join(", ")}`);
+        if (Date.now() - started > timeoutMs) {
+            const named = behind.map((live) => `${live} (replica at transaction ${position(byLive.get(live)?.replica ?? "") ?? "none"})`);
+            throw new ReplicaBehind(`replicas still behind the primary after ${timeoutMs} ms: ${named.join(", ")}`);
+        }
         await new Promise((r) => setTimeout(r, everyMs));
     }
 }
