@@ -17,6 +17,8 @@ import { converge, firstHeartbeat, Load, LOAD_PER_SECOND, Sampler, setAgents, wi
 const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const TENANT_DB = "/data/wirebot/scoreboard/tenants/newco/events.db";
 const HEARTBEAT_SECONDS = 2;
+const ACTIVATING = "/var/lib/wirebot-failover/activating.json";
+const ACTIVATING_STAND_IN = "wirebot-lab-activating";
 const alerts: string[] = [];
 
 function ids(env: LabEnv, host: LabHost, db = EVENTS_DB): Set<string> {
@@ -69,6 +71,24 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         assert.equal(sampler.serving(), "primary");
     });
 
+    it("refuses to start the primary's units while an activation runs on the standby, and lets them start after it", async () => {
+        const unit = SERVICE_UNITS[0];
+        sshOk(env, "primary", `systemctl stop ${unit}`);
+        // An activation in progress, as the standby's watchdog or an emergency flip leaves it: a marker naming a live process.
+        sshOk(env, "standby", `systemd-run -q --unit=${ACTIVATING_STAND_IN} sleep 60 && printf '{"pid": %s}\\n' "$(systemctl show -p MainPID --value ${ACTIVATING_STAND_IN})" > ${ACTIVATING}`);
+        try {
+            assert.notEqual(ssh(env, "primary", `systemctl start ${unit}`).status, 0, "the start is refused");
+            assert.notEqual(ssh(env, "primary", `systemctl is-active ${unit}`).stdout.trim(), "active");
+            assert.match(ssh(env, "primary", `journalctl -u ${unit} --no-pager -o cat --since '-30s'`).stdout, /the standby is taking over right now/);
+            assert.match(ssh(env, "standby", "journalctl -u wirebot-watchdog --no-pager -o cat --since '-30s'").stdout, new RegExp(`refused the primary's claim to start ${unit.replace(".", "\\.")}: an activation is under way`));
+        } finally {
+            sshOk(env, "standby", `systemctl stop ${ACTIVATING_STAND_IN}; rm -f ${ACTIVATING}`);
+        }
+        sshOk(env, "primary", `systemctl reset-failed ${unit}; systemctl start ${unit}`);
+        assert.equal(ssh(env, "primary", `systemctl is-active ${unit}`).stdout.trim(), "active");
+        assert.equal(sampler.serving(), "primary");
+    });
+
     it("switches over (primary stack, then standby stack) under load, losing no acknowledged event", async () => {
         const load = new Load(env, sampler);
         let flipped = 0;
@@ -88,7 +108,7 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         const lost = load.acked.filter((a) => !onStandby.has(a.id));
         const seconds = (standbyServing - flipped) / 1000;
         console.log(`switchover: flip to standby serving ${seconds.toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}, refused while switching ${load.failures}`);
-        assert.match(output, /switchover: writes stopped, the standby's replicas matched in \d+ ms/);
+        assert.match(output, /switchover: writes stopped and shipped \(\/data\/wirebot\/scoreboard\/events\.db at transaction \d+.*\), the standby's replicas matched in \d+ ms/);
         assert.match(output, /the standby already serves/);
         assert.deepEqual(lost.map((a) => a.id), [], "every acknowledged event is on the standby");
         assert.ok(seconds < 30, `switchover took ${seconds} s`);

@@ -1,12 +1,17 @@
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import { AgentConfig } from "./config";
 import { PLACE_FILES_COMMAND } from "./file-sync";
 import { log } from "./log";
+import { primaryDownAfterSeconds, primarySilenceSeconds } from "./primary-life";
 import { readState, writeState } from "./state";
 import { askWitness, decide } from "./witness";
 
 export const TAKEOVER = "takeover.json";
+/** Present while an activation runs: the returning primary's claim to serve is refused meanwhile. */
+export const ACTIVATING = "activating.json";
 export const RESTORE_COMMAND = "/usr/local/sbin/wirebot-restore";
 const WITNESS_TIMEOUT_MS = 3000;
 
@@ -31,6 +36,8 @@ export interface Takeover {
 export interface ActivationKind {
     automatic?: boolean;
     planned?: boolean;
+    /** Not the primary's own request: refuse if the primary showed life (heartbeat or claim) within the miss threshold. */
+    primaryMustBeSilent?: boolean;
 }
 
 export class ActivationRefused extends Error {}
@@ -66,6 +73,39 @@ async function timed(timeline: TimelineEntry[], step: string, run: () => unknown
  * the primary still serving, unless forced by the operator.
  */
 export async function activate(config: AgentConfig, reason: string, force = false, kind: ActivationKind = {}): Promise<Takeover> {
+    // The marker goes down before the primary's last sign of life is read, and a
+    // claim is recorded before the marker is read (see the watchdog): one of the
+    // two always sees the other, so a returning primary and this activation
+    // never both go ahead.
+    writeState(config.stateDir, ACTIVATING, { pid: process.pid, at: new Date().toISOString(), reason });
+    try {
+        if (kind.primaryMustBeSilent) refuseIfPrimaryAlive(config);
+        return await activateSteps(config, reason, force, kind);
+    } finally {
+        fs.rmSync(path.join(config.stateDir, ACTIVATING), { force: true });
+    }
+}
+
+function refuseIfPrimaryAlive(config: AgentConfig): void {
+    const silence = primarySilenceSeconds(config, Date.now());
+    if (silence !== null && silence < primaryDownAfterSeconds(config)) {
+        throw new ActivationRefused(`the primary showed life ${silence.toFixed(1)} s ago (heartbeat or claim to serve); not activating`);
+    }
+}
+
+/** An activation is under way on this host, by a process that still runs. */
+export function activationUnderway(config: AgentConfig): boolean {
+    const marker = readState<{ pid: number }>(config.stateDir, ACTIVATING);
+    if (!marker) return false;
+    try {
+        process.kill(marker.pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind): Promise<Takeover> {
     const timeline: TimelineEntry[] = [];
     if (!force && config.witnessUrl) {
         const witnessUrl = config.witnessUrl;

@@ -1,10 +1,11 @@
 import { activate, isActive, Takeover, takeoverRecord, TAKEOVER } from "./activation";
 import { AgentConfig, readSecretFile } from "./config";
-import { askStandby, callStandby, fingerprints, Handback, mergeHandback, reseedReplicas, StandbyView, systemctl } from "./handover";
+import { askStandby, callStandby, fingerprints, Handback, localPositions, mergeHandback, reseedReplicas, StandbyView, systemctl } from "./handover";
+import { ShipFailed, shipFinalWrites } from "./litestream-sync";
 import { log } from "./log";
 import { readState, writeState } from "./state";
 import { HANDBACK } from "./takeover-api";
-import { LAST_RECEIVED } from "./watchdog";
+import { primaryDownAfterSeconds, primarySilenceSeconds } from "./primary-life";
 
 /**
  * The active side changed in the stack config, and `pulumi up` converges each
@@ -42,6 +43,9 @@ async function primaryServe(config: AgentConfig): Promise<string> {
         log(`flip: the standby cannot be asked (${standby.unreachable}); the primary is the configured active side`);
         return "the standby cannot be asked; serving as configured";
     }
+    if (standby.activating && !standby.serving) {
+        throw new FlipRefused("the standby is taking over right now (its watchdog or an emergency flip); run pulumi up -s primary again once it serves, after acknowledging it");
+    }
     const token = readSecretFile(config.tokenFile);
     if (standby.serving) {
         const t = standby.takeover;
@@ -78,28 +82,22 @@ async function primaryStandDown(config: AgentConfig): Promise<string> {
     const token = readSecretFile(config.tokenFile);
     systemctl("disable", "--now", config.units.connector);
     systemctl("disable", "--now", ...config.units.services);
-    const expect = fingerprints(config);
     try {
+        const shipped = shipFinalWrites(config);
+        log(`flip: writes stopped; shipped ${shipped}`);
+        const expect = fingerprints(config);
         const answer = (await callStandby(config, token, "/activate", { reason: "switchover: the config made the standby active", expect })) as {
             takeover: Takeover;
             caughtUpMs: number;
         };
-        return `switchover: writes stopped, the standby's replicas matched in ${answer.caughtUpMs} ms, it serves (${answer.takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")})`;
+        return `switchover: writes stopped and shipped (${shipped}), the standby's replicas matched in ${answer.caughtUpMs} ms, it serves (${answer.takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")})`;
     } catch (err) {
         // The standby would not take over: this host serves again rather than nobody.
         systemctl("enable", "--now", ...config.units.services);
         systemctl("enable", "--now", config.units.connector);
-        throw new FlipRefused(`the standby did not take over (${(err as Error).message}); the primary serves again, nothing changed`);
+        if (err instanceof ShipFailed) throw new FlipRefused(`${err.message}; the primary serves again, nothing changed`);
+        throw new FlipRefused(`the standby did not take over (${(err as Error).message}; this host's Litestream had reached ${localPositions(config)}); the primary serves again, nothing changed`);
     }
-}
-
-function heartbeatAgeSeconds(config: AgentConfig, now: number): number | null {
-    const last = readState<{ receivedAt: string }>(config.stateDir, LAST_RECEIVED);
-    return last ? (now - Date.parse(last.receivedAt)) / 1000 : null;
-}
-
-function primaryDownAfterSeconds(config: AgentConfig): number {
-    return config.heartbeatIntervalSeconds * config.missThreshold;
 }
 
 /** Emergency failover, or the acknowledgement of an automatic one (or of a switchover the primary already made). */
@@ -112,7 +110,7 @@ async function standbyServe(config: AgentConfig, now: number): Promise<string> {
         }
         return "the standby already serves";
     }
-    const age = heartbeatAgeSeconds(config, now);
+    const age = primarySilenceSeconds(config, now);
     const limit = primaryDownAfterSeconds(config);
     if (age !== null && age < limit) {
         throw new FlipRefused(
@@ -121,7 +119,9 @@ async function standbyServe(config: AgentConfig, now: number): Promise<string> {
         );
     }
     // The witness is asked (bounded): a primary that still serves the hostname is a partition, not a dead primary.
-    const takeover = await activate(config, `emergency failover: the config made the standby active; no heartbeat ${age === null ? "since this agent started" : `for ${age.toFixed(0)} s`}`);
+    const takeover = await activate(config, `emergency failover: the config made the standby active; no heartbeat ${age === null ? "since this agent started" : `for ${age.toFixed(0)} s`}`, false, {
+        primaryMustBeSilent: true,
+    });
     return `emergency failover: serving from the replicas as they were (${takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")})`;
 }
 
@@ -129,7 +129,7 @@ async function standbyServe(config: AgentConfig, now: number): Promise<string> {
 async function standbyStandDown(config: AgentConfig, now: number): Promise<string> {
     const current = takeoverRecord(config);
     if (isActive(config.units.connector)) {
-        const age = heartbeatAgeSeconds(config, now);
+        const age = primarySilenceSeconds(config, now);
         const primaryDown = age === null || age >= primaryDownAfterSeconds(config);
         const why = current?.automatic && !current.acknowledged ? ` It took over ${describeTakeover(current)} and the config never acknowledged it.` : "";
         throw new FlipRefused(

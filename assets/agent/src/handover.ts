@@ -6,7 +6,7 @@ import { signedHeaders } from "./auth";
 import { AgentConfig } from "./config";
 import { databasesOf, fingerprint } from "./databases";
 import { ExportEntry, ExportManifest, MANIFEST } from "./export";
-import { localStateDir } from "./ltx-position";
+import { localStateDir, position } from "./ltx-position";
 import { writeState } from "./state";
 
 const FILE_SYNC_COMMAND = "/usr/local/sbin/wirebot-file-sync";
@@ -19,6 +19,8 @@ const ASK_TIMEOUT_MS = 3000;
 /** What the standby's GET /serving answers. */
 export interface StandbyView {
     serving: boolean;
+    /** An activation runs on the standby right now. */
+    activating: boolean;
     takeover: { at: string; reason: string; automatic?: boolean; acknowledged?: boolean } | null;
     handback: Handback | null;
 }
@@ -55,7 +57,7 @@ export async function askStandby(config: AgentConfig): Promise<StandbyView | { u
     try {
         const response = await fetch(`http://${config.peer.address}:${config.peer.port}/serving`, { signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
         const body = (await response.json()) as Partial<StandbyView>;
-        return { serving: Boolean(body.serving), takeover: body.takeover ?? null, handback: body.handback ?? null };
+        return { serving: Boolean(body.serving), activating: Boolean(body.activating), takeover: body.takeover ?? null, handback: body.handback ?? null };
     } catch (err) {
         return { unreachable: (err as Error).message };
     }
@@ -64,6 +66,11 @@ export async function askStandby(config: AgentConfig): Promise<StandbyView | { u
 /** Fingerprints of every live database, taken once writes have stopped: what the standby must hold before it serves. */
 export function fingerprints(config: AgentConfig): Record<string, string | null> {
     return Object.fromEntries(databasesOf(config).map((db) => [db.live, fingerprint(db.live)]));
+}
+
+/** The last transaction Litestream has taken from each live database, for telling a slow replica from a stuck replicator. */
+export function localPositions(config: AgentConfig): string {
+    return databasesOf(config).map((db) => `${db.live} transaction ${position(localStateDir(db.live)) ?? "none"}`).join(", ");
 }
 
 /**

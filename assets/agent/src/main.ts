@@ -19,7 +19,10 @@ commands:
   flip serve|stand-down
                converge this host to the active side the stack config names
                (run by pulumi up's serving step); refuses an unsafe order
-  may-serve    exit 0 if this host may start its connector (the peer is not serving)
+  may-serve [unit]
+               exit 0 if this host may start its connector or a service: on the
+               primary, a signed claim the standby refuses while it serves or
+               is taking over
   drill        run the fire drill now (on the primary): switch over to the standby
                and back, with checks on both sides; log in /var/log/wirebot/fire-drill.log
   trigger-sync ask the local replicator for a full file sync now (signed request)
@@ -54,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
             return 0;
         }
         case "may-serve": {
-            const verdict = await mayServe(loadConfig());
+            const verdict = await mayServe(loadConfig(), argv[1]);
             (verdict.ok ? process.stdout : process.stderr).write(`wirebot-failover: ${verdict.reason}\n`);
             return verdict.ok ? 0 : 1;
         }

@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import * as os from "node:os";
 import { Alerter, alerterFromFile } from "./alerts";
-import { activate, ActivationRefused, isActive, takeoverRecord } from "./activation";
+import { activate, ActivationRefused, activationUnderway, isActive, takeoverRecord } from "./activation";
 import { AgentConfig, readSecretFile } from "./config";
 import { authorize } from "./auth";
 import { Heartbeat } from "./heartbeat";
@@ -11,10 +11,9 @@ import { MissCounter } from "./miss-counter";
 import { databasesOf } from "./databases";
 import { position } from "./ltx-position";
 import { sendMetrics, standbyMetrics } from "./host-metrics";
-import { readState, writeState } from "./state";
+import { recordClaim, recordHeartbeat } from "./primary-life";
+import { readState } from "./state";
 import { HANDBACK, handleTakeoverApi, TAKEOVER_PATHS } from "./takeover-api";
-
-export const LAST_RECEIVED = "last-heartbeat.json";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
 export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
@@ -64,7 +63,7 @@ async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): 
     if (!config.autoActivate) return say(`primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
     if (!config.witnessUrl) return say(`primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
     try {
-        const takeover = await activate(config, `primary missed ${misses} heartbeats`, false, { automatic: true });
+        const takeover = await activate(config, `primary missed ${misses} heartbeats`, false, { automatic: true, primaryMustBeSilent: true });
         const total = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
         say(`took over in ${total} ms: ${takeover.timeline.map((t) => `${t.step} ${t.ms} ms${t.detail ? ` (${t.detail})` : ""}`).join(", ")}`);
     } catch (err) {
@@ -84,8 +83,14 @@ async function handle(
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
     if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, now()));
     if (req.method === "GET" && req.url === "/serving") {
-        return sendJson(res, 200, { serving: isActive(config.units.connector), takeover: takeoverRecord(config), handback: readState(config.stateDir, HANDBACK) });
+        return sendJson(res, 200, {
+            serving: isActive(config.units.connector),
+            activating: activationUnderway(config),
+            takeover: takeoverRecord(config),
+            handback: readState(config.stateDir, HANDBACK),
+        });
     }
+    if (req.method === "POST" && req.url === "/claim") return handleClaim(config, token, counter, now, req, res);
     if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, token, req, res);
     if (req.method !== "POST" || req.url !== "/heartbeat") return sendJson(res, 404, { error: "not found" });
     const body = await readBody(req);
@@ -93,7 +98,26 @@ async function handle(
     if (!verdict.ok) return sendJson(res, 401, { error: "rejected" });
     const beat = JSON.parse(body) as Heartbeat;
     counter.heartbeat(now());
-    writeState(config.stateDir, LAST_RECEIVED, { receivedAt: new Date(now()).toISOString(), from: req.socket.remoteAddress, heartbeat: beat });
+    recordHeartbeat(config, now(), req.socket.remoteAddress, beat);
     // The reply tells the primary how far each replica has got, for its lag figures.
     sendJson(res, 200, { replicas: Object.fromEntries(databasesOf(config).map((db) => [db.live, position(db.replica)])) });
+}
+
+/**
+ * The primary asks before it starts its connector or a service (`may-serve`).
+ * The claim is recorded as a sign of life first, then the answer is read: no
+ * while this host serves or an activation runs. Once granted, no activation
+ * starts here until the primary has been silent for the miss threshold again.
+ */
+async function handleClaim(config: AgentConfig, token: string, counter: MissCounter, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (!authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "claim").ok) return sendJson(res, 401, { error: "rejected" });
+    const { unit } = JSON.parse(body) as { unit?: string };
+    counter.heartbeat(now());
+    recordClaim(config, now(), req.socket.remoteAddress, unit ?? "unknown");
+    const serving = isActive(config.units.connector);
+    const activating = activationUnderway(config);
+    const granted = !serving && !activating;
+    if (!granted) log(`watchdog: refused the primary's claim to start ${unit ?? "a unit"}: ${serving ? "this standby serves" : "an activation is under way"}`);
+    return sendJson(res, 200, { granted, serving, activating, takeover: takeoverRecord(config) });
 }

@@ -1,0 +1,152 @@
+import { strict as assert } from "node:assert";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { buildAgentBundle } from "../../assets/agent/build";
+import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../assets/agent/src/activation";
+import { AgentConfig } from "../../assets/agent/src/config";
+import { LAST_CLAIM, primarySilenceSeconds } from "../../assets/agent/src/primary-life";
+
+// A returning primary asks the standby before it starts anything (may-serve, a
+// signed claim). These run the bundled agent on loopback: a real watchdog, the
+// real may-serve command, no systemd units (the names given do not exist, so
+// neither side counts as serving).
+
+function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+        const server = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+function agentConfig(dir: string, name: string, role: string, listen: number, peer: number): AgentConfig {
+    return {
+        role,
+        listen: { address: "127.0.0.1", port: listen },
+        peer: { address: "127.0.0.1", port: peer },
+        heartbeatIntervalSeconds: 1,
+        missThreshold: 3,
+        autoActivate: false,
+        witnessUrl: null,
+        tokenFile: path.join(dir, "token"),
+        alertWebhookUrlFile: null,
+        stateDir: path.join(dir, `${name}-state`),
+        units: { services: ["wirebot-unit-test-none.service"], connector: "wirebot-unit-test-none-connector.service" },
+        databases: [],
+        tenantsDir: path.join(dir, "tenants"),
+        replicaDir: path.join(dir, "replica"),
+    } as unknown as AgentConfig;
+}
+
+describe("the primary's claim to serve", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-claim-"));
+    const bundle = path.join(dir, "wirebot-agent.js");
+    let standby: AgentConfig;
+    let primaryFile = "";
+    let watchdog: ChildProcess | undefined;
+    let watchdogLog = "";
+
+    before(async () => {
+        fs.writeFileSync(bundle, buildAgentBundle(), { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "token"), "c".repeat(48), { mode: 0o600 });
+        const watchdogPort = await freePort();
+        const primaryPort = await freePort();
+        standby = agentConfig(dir, "standby", "standby", watchdogPort, primaryPort);
+        const standbyFile = path.join(dir, "standby.json");
+        fs.writeFileSync(standbyFile, JSON.stringify(standby));
+        primaryFile = path.join(dir, "primary.json");
+        fs.writeFileSync(primaryFile, JSON.stringify(agentConfig(dir, "primary", "primary", primaryPort, watchdogPort)));
+        watchdog = spawn(process.execPath, [bundle, "watchdog"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: standbyFile }, stdio: ["ignore", "pipe", "pipe"] });
+        watchdog.stdout!.on("data", (d) => (watchdogLog += d));
+        watchdog.stderr!.on("data", (d) => (watchdogLog += d));
+        const deadline = Date.now() + 8000;
+        while (!watchdogLog.includes("expecting heartbeats")) {
+            if (Date.now() > deadline) throw new Error(`the watchdog did not start: ${watchdogLog}`);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    });
+
+    after(() => watchdog?.kill());
+
+    const mayServe = () => spawnSync(process.execPath, [bundle, "may-serve", "wirebot-scoreboard.service"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: primaryFile }, encoding: "utf8" });
+    const marker = (pid: number) => fs.writeFileSync(path.join(standby.stateDir, ACTIVATING), JSON.stringify({ pid, at: new Date().toISOString(), reason: "test" }));
+
+    it("is granted while the standby neither serves nor activates, and counts as a sign of life there", () => {
+        const result = mayServe();
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /the standby does not serve/);
+        const claim = JSON.parse(fs.readFileSync(path.join(standby.stateDir, LAST_CLAIM), "utf8"));
+        assert.equal(claim.unit, "wirebot-scoreboard.service");
+        const silence = primarySilenceSeconds(standby, Date.now());
+        assert.ok(silence !== null && silence < 2, `silence ${silence}`);
+    });
+
+    it("is refused while an activation runs on the standby", async () => {
+        marker(process.pid);
+        try {
+            assert.equal(activationUnderway(standby), true);
+            const result = mayServe();
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /the standby is taking over right now/);
+        } finally {
+            fs.rmSync(path.join(standby.stateDir, ACTIVATING), { force: true });
+        }
+        // The watchdog's log arrives over a pipe, read while this test waits.
+        const expected = /refused the primary's claim to start wirebot-scoreboard\.service: an activation is under way/;
+        for (let n = 0; n < 50 && !expected.test(watchdogLog); n++) await new Promise((r) => setTimeout(r, 100));
+        assert.match(watchdogLog, expected);
+    });
+
+    it("ignores the marker of an activation whose process is gone", () => {
+        const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+        marker(Number(gone.stdout));
+        try {
+            assert.equal(activationUnderway(standby), false);
+            assert.equal(mayServe().status, 0);
+        } finally {
+            fs.rmSync(path.join(standby.stateDir, ACTIVATING), { force: true });
+        }
+    });
+
+    it("is refused unsigned or forged, and such a claim is no sign of life", async () => {
+        fs.rmSync(path.join(standby.stateDir, LAST_CLAIM), { force: true });
+        const url = `http://127.0.0.1:${standby.listen.port}/claim`;
+        const forged = await fetch(url, {
+            method: "POST",
+            headers: { "x-wirebot-signature": "sha256=" + "0".repeat(64), "x-wirebot-timestamp": new Date().toISOString() },
+            body: JSON.stringify({ unit: "x" }),
+        });
+        assert.equal(forged.status, 401);
+        assert.equal((await fetch(url, { method: "POST", body: "{}" })).status, 401);
+        assert.equal(fs.existsSync(path.join(standby.stateDir, LAST_CLAIM)), false);
+    });
+
+    it("lets a primary start when the standby cannot be asked: the primary is the configured active side", () => {
+        const lone = path.join(dir, "lone.json");
+        fs.writeFileSync(lone, JSON.stringify(agentConfig(dir, "lone", "primary", 1, 9)));
+        const result = spawnSync(process.execPath, [bundle, "may-serve"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: lone }, encoding: "utf8" });
+        assert.equal(result.status, 0);
+        assert.match(result.stdout, /the standby cannot be asked/);
+    });
+});
+
+describe("an activation that is not the primary's own request", () => {
+    it("is refused while the primary's last claim or heartbeat is within the miss threshold, and leaves no marker", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-guard-"));
+        const config = agentConfig(dir, "standby", "standby", 1, 2);
+        fs.mkdirSync(config.stateDir, { recursive: true });
+        fs.writeFileSync(path.join(config.stateDir, LAST_CLAIM), JSON.stringify({ receivedAt: new Date(Date.now() - 1000).toISOString(), unit: "x" }));
+        await assert.rejects(activate(config, "test", true, { automatic: true, primaryMustBeSilent: true }), (err: Error) => {
+            assert.ok(err instanceof ActivationRefused);
+            assert.match(err.message, /the primary showed life 1\.\d s ago/);
+            return true;
+        });
+        assert.equal(fs.existsSync(path.join(config.stateDir, ACTIVATING)), false);
+        assert.equal(activationUnderway(config), false);
+    });
+});
