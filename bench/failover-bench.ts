@@ -3,6 +3,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { hosts, LabEnv, labEnv, sshOk, waitFor } from "../test/lab/lab";
 import { BRIDGE, converge, firstHeartbeat, Load, Sampler, setAgents, witness } from "../test/lab/runtime-harness";
+import { flipServing } from "../test/lab/converge";
 import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./flip-cycles";
 
 // Unplanned failover on the lab, measured: the primary is powered off under the
@@ -10,7 +11,8 @@ import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./
 // at 2 s. Each kill reports detection (power off to the watchdog acting),
 // activation (the watchdog's own timeline) and RTO (power off to the standby's
 // connector up, as the sampler sees it), and the acknowledged events the
-// standby does not have. Between kills the primary comes back and serves again.
+// standby does not have. Between kills the primary comes back and the operator's
+// path is taken: acknowledge with the standby stack, then fail back (measured).
 // Before the kills, CYCLES rounds of the config-flip paths (switchover, failback,
 // emergency failover by flip and the failback after it), with heartbeats at 2 s
 // and the watchdog in alert-only mode so that only the flips act.
@@ -60,15 +62,20 @@ async function kill(env: LabEnv, sampler: Sampler): Promise<Kill> {
     };
 }
 
-/** The primary back on, the standby let go, the primary serving and heartbeating again. */
-async function restore(env: LabEnv, sampler: Sampler): Promise<void> {
-    sshOk(env, "standby", "wirebot-failover deactivate >/dev/null && rm -f /var/lib/wirebot-failover/takeover.json");
-    hosts("poweron", "primary");
-    await waitFor("the primary's ssh", () => (sshOk(env, "primary", "systemctl is-system-running --wait || true") ? true : undefined), 60_000, 1000);
-    sshOk(env, "primary", "systemctl enable --now openclaw-gateway.service wirebot-scoreboard.service cloudflared-wirebot.service");
-    await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 60_000);
+/**
+ * Back to the primary the way an operator does it after an automatic failover:
+ * the primary powered on (it stays off, the standby serves), the takeover
+ * acknowledged with the standby stack, then the failback flip (primary stack,
+ * then standby stack), measured like the other failbacks.
+ */
+async function restore(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
+    await powerOnPrimary(env);
+    const acknowledged = await flipServing(env, "standby", true);
+    if (acknowledged.status !== 0) throw new Error(`acknowledging the automatic failover failed: ${acknowledged.stderr}${acknowledged.stdout}`);
+    const measure = await failback(env, sampler);
     await waitFor("heartbeats on the standby again", () => (/heartbeats are back|expecting heartbeats/.test(sshOk(env, "standby", "journalctl -u wirebot-watchdog.service -n 3 --no-pager -o cat")) ? true : undefined), 60_000, 1000);
     await new Promise((r) => setTimeout(r, 5000));
+    return measure;
 }
 
 const median = (xs: number[]) => {
@@ -138,14 +145,17 @@ async function main(): Promise<void> {
             setAgents(env, witnessBase, heartbeat, true);
             await new Promise((r) => setTimeout(r, 3 * heartbeat * 1000));
             const kills: Kill[] = [];
+            const failbacks: FlipMeasure[] = [];
             for (let n = 1; n <= KILLS; n++) {
                 progress(`${label}: kill ${n}/${KILLS}`);
                 const k = await kill(env, sampler);
                 progress(`  detection ${k.detection_s.toFixed(1)} s, activation ${k.activation_s.toFixed(2)} s, RTO ${k.rto_s.toFixed(1)} s, lost ${k.events_lost}/${k.events_acked}`);
                 kills.push(k);
-                await restore(env, sampler);
+                const back = await restore(env, sampler);
+                progress(`  failback after it: ${back.seconds.toFixed(1)} s to serving, lost ${back.lost}/${back.acked}`);
+                failbacks.push(back);
             }
-            Object.assign(results, summarise(prefix, kills), { [`${prefix}kills`]: kills });
+            Object.assign(results, summarise(prefix, kills), summariseFlips(`${prefix}failback_after_automatic`, failbacks), { [`${prefix}kills`]: kills });
         }
         results.connectors_active_max = sampler.maxOnAtOnce;
         results.connector_samples = sampler.samples;
