@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { buildAgentBundle } from "../../assets/agent/build";
 import { sign, verify } from "../../assets/agent/src/heartbeat";
 import { MissCounter } from "../../assets/agent/src/miss-counter";
+import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 describe("miss counter", () => {
     it("counts whole intervals without a heartbeat and trips at the threshold", () => {
@@ -49,15 +49,6 @@ describe("heartbeat signatures", () => {
     });
 });
 
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 8000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -76,27 +67,9 @@ describe("the bundled agent on loopback", () => {
     const children: ChildProcess[] = [];
     after(() => children.forEach((c) => c.kill()));
 
-    const writeConfig = (name: string, role: string, listen: number, peer: number) => {
+    const writeConfig = (name: string, role: "primary" | "standby", listen: number, peer: number) => {
         const file = path.join(dir, `${name}.json`);
-        fs.writeFileSync(
-            file,
-            JSON.stringify({
-                role,
-                listen: { address: "127.0.0.1", port: listen },
-                peer: { address: "127.0.0.1", port: peer },
-                heartbeatIntervalSeconds: 1,
-                missThreshold: 3,
-                autoActivate: false,
-                witnessUrl: null,
-                tokenFile: path.join(dir, "token"),
-                alertWebhookUrlFile: null,
-                stateDir: path.join(dir, `${name}-state`),
-                units: { services: ["wirebot-lab-none.service"], connector: "wirebot-lab-none-connector.service" },
-                databases: [],
-                tenantsDir: dir,
-                replicaDir: dir,
-            }),
-        );
+        fs.writeFileSync(file, JSON.stringify(loopbackAgentConfig(dir, name, role, listen, peer)));
         return file;
     };
     const start = (command: string, config: string) => {

@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,39 +8,12 @@ import { buildAgentBundle } from "../../assets/agent/build";
 import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../assets/agent/src/activation";
 import { AgentConfig } from "../../assets/agent/src/config";
 import { LAST_CLAIM, primarySilenceSeconds } from "../../assets/agent/src/primary-life";
+import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 // A returning primary asks the standby before it starts anything (may-serve, a
 // signed claim). These run the bundled agent on loopback: a real watchdog, the
 // real may-serve command, no systemd units (the names given do not exist, so
 // neither side counts as serving).
-
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
-function agentConfig(dir: string, name: string, role: string, listen: number, peer: number): AgentConfig {
-    return {
-        role,
-        listen: { address: "127.0.0.1", port: listen },
-        peer: { address: "127.0.0.1", port: peer },
-        heartbeatIntervalSeconds: 1,
-        missThreshold: 3,
-        autoActivate: false,
-        witnessUrl: null,
-        tokenFile: path.join(dir, "token"),
-        alertWebhookUrlFile: null,
-        stateDir: path.join(dir, `${name}-state`),
-        units: { services: ["wirebot-unit-test-none.service"], connector: "wirebot-unit-test-none-connector.service" },
-        databases: [],
-        tenantsDir: path.join(dir, "tenants"),
-        replicaDir: path.join(dir, "replica"),
-    } as unknown as AgentConfig;
-}
 
 describe("the primary's claim to serve", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-claim-"));
@@ -56,11 +28,11 @@ describe("the primary's claim to serve", () => {
         fs.writeFileSync(path.join(dir, "token"), "c".repeat(48), { mode: 0o600 });
         const watchdogPort = await freePort();
         const primaryPort = await freePort();
-        standby = agentConfig(dir, "standby", "standby", watchdogPort, primaryPort);
+        standby = loopbackAgentConfig(dir, "standby", "standby", watchdogPort, primaryPort);
         const standbyFile = path.join(dir, "standby.json");
         fs.writeFileSync(standbyFile, JSON.stringify(standby));
         primaryFile = path.join(dir, "primary.json");
-        fs.writeFileSync(primaryFile, JSON.stringify(agentConfig(dir, "primary", "primary", primaryPort, watchdogPort)));
+        fs.writeFileSync(primaryFile, JSON.stringify(loopbackAgentConfig(dir, "primary", "primary", primaryPort, watchdogPort)));
         watchdog = spawn(process.execPath, [bundle, "watchdog"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: standbyFile }, stdio: ["ignore", "pipe", "pipe"] });
         watchdog.stdout!.on("data", (d) => (watchdogLog += d));
         watchdog.stderr!.on("data", (d) => (watchdogLog += d));
@@ -128,7 +100,7 @@ describe("the primary's claim to serve", () => {
 
     it("lets a primary start when the standby cannot be asked: the primary is the configured active side", () => {
         const lone = path.join(dir, "lone.json");
-        fs.writeFileSync(lone, JSON.stringify(agentConfig(dir, "lone", "primary", 1, 9)));
+        fs.writeFileSync(lone, JSON.stringify(loopbackAgentConfig(dir, "lone", "primary", 1, 9)));
         const result = spawnSync(process.execPath, [bundle, "may-serve"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: lone }, encoding: "utf8" });
         assert.equal(result.status, 0);
         assert.match(result.stdout, /the standby cannot be asked/);
@@ -138,7 +110,7 @@ describe("the primary's claim to serve", () => {
 describe("an activation that is not the primary's own request", () => {
     it("is refused while the primary's last claim or heartbeat is within the miss threshold, and leaves no marker", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-guard-"));
-        const config = agentConfig(dir, "standby", "standby", 1, 2);
+        const config = loopbackAgentConfig(dir, "standby", "standby", 1, 2);
         fs.mkdirSync(config.stateDir, { recursive: true });
         fs.writeFileSync(path.join(config.stateDir, LAST_CLAIM), JSON.stringify({ receivedAt: new Date(Date.now() - 1000).toISOString(), unit: "x" }));
         await assert.rejects(activate(config, "test", true, { automatic: true, primaryMustBeSilent: true }), (err: Error) => {
