@@ -62,19 +62,23 @@ async function kill(env: LabEnv, sampler: Sampler): Promise<Kill> {
     };
 }
 
+function heartbeatAgeSeconds(env: LabEnv): number {
+    const [received, now] = sshOk(env, "standby", "stat -c %Y /var/lib/wirebot-failover/last-heartbeat.json; date +%s").trim().split("\n").map(Number);
+    return now - received;
+}
+
 /**
  * Back to the primary the way an operator does it after an automatic failover:
  * the primary powered on (it stays off, the standby serves), the takeover
  * acknowledged with the standby stack, then the failback flip (primary stack,
  * then standby stack), measured like the other failbacks.
  */
-async function restore(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
+async function restore(env: LabEnv, sampler: Sampler, heartbeat: number): Promise<FlipMeasure> {
     await powerOnPrimary(env);
     const acknowledged = await flipServing(env, "standby", true);
     if (acknowledged.status !== 0) throw new Error(`acknowledging the automatic failover failed: ${acknowledged.stderr}${acknowledged.stdout}`);
     const measure = await failback(env, sampler);
-    await waitFor("heartbeats on the standby again", () => (/heartbeats are back|expecting heartbeats/.test(sshOk(env, "standby", "journalctl -u wirebot-watchdog.service -n 3 --no-pager -o cat")) ? true : undefined), 60_000, 1000);
-    await new Promise((r) => setTimeout(r, 5000));
+    await waitFor("a fresh heartbeat on the standby", () => (heartbeatAgeSeconds(env) < 2 * heartbeat ? true : undefined), 60_000, 1000);
     return measure;
 }
 
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
                 const k = await kill(env, sampler);
                 progress(`  detection ${k.detection_s.toFixed(1)} s, activation ${k.activation_s.toFixed(2)} s, RTO ${k.rto_s.toFixed(1)} s, lost ${k.events_lost}/${k.events_acked}`);
                 kills.push(k);
-                const back = await restore(env, sampler);
+                const back = await restore(env, sampler, heartbeat);
                 progress(`  failback after it: ${back.seconds.toFixed(1)} s to serving, lost ${back.lost}/${back.acked}`);
                 failbacks.push(back);
             }
