@@ -38,6 +38,19 @@ run_flip() {
     }
 }
 
+# Enables and starts units that do not run yet. A returning primary's unit whose
+# ExecStartPre claim was refused waits in auto-restart: a start would queue
+# behind that hold-off (up to RestartSec), a restart does not. Running units are
+# left alone, so a re-run changes nothing.
+start_now() {
+    for unit in "$@"; do
+        systemctl enable --quiet "$unit"
+        systemctl is-active --quiet "$unit" && continue
+        systemctl reset-failed "$unit" 2>/dev/null || true
+        systemctl restart "$unit"
+    done
+}
+
 step_create() {
     record_prior_state
     systemctl daemon-reload
@@ -53,8 +66,8 @@ step_create() {
         # shellcheck disable=SC2086
         [ -z "$changed" ] || systemctl try-restart $changed
         # shellcheck disable=SC2086
-        systemctl enable --now $SERVICES
-        systemctl enable --now "$CONNECTOR"
+        start_now $SERVICES
+        start_now "$CONNECTOR"
         echo "serving: $SERVICES, connector $CONNECTOR on"
     else
         systemctl disable --now "$CONNECTOR"

@@ -43,7 +43,8 @@ describe("flipping the active side", () => {
         for (const stdin of [primary.byName("primary-serving").inputs.stdin as string, standby.byName("standby-serving").inputs.stdin as string]) {
             assert.match(stdin, /^FLIP_COMMAND='\/usr\/local\/bin\/wirebot-failover flip'$/m);
             const body = stdin.slice(stdin.indexOf("step_create()"));
-            assert.ok(body.indexOf("run_flip") < body.indexOf("enable --now"), "the flip runs before anything starts or stops");
+            const firstChange = Math.min(body.indexOf("start_now $SERVICES"), body.indexOf('disable --now "$CONNECTOR"'));
+            assert.ok(firstChange > 0 && body.indexOf("run_flip") < firstChange, "the flip runs before anything starts or stops");
         }
     });
 
@@ -57,7 +58,7 @@ describe("flipping the active side", () => {
         const { asPrimary } = await flip(adoptedPrimaryOptions);
         const script = asPrimary.byName("primary-serving").inputs.stdin as string;
         const body = script.slice(script.indexOf("step_create()"));
-        assert.ok(body.indexOf("enable --now $SERVICES") < body.indexOf('enable --now "$CONNECTOR"'));
+        assert.ok(body.indexOf("start_now $SERVICES") > 0 && body.indexOf("start_now $SERVICES") < body.indexOf('start_now "$CONNECTOR"'));
         assert.ok(body.indexOf('disable --now "$CONNECTOR"') < body.indexOf("disable --now $SERVICES"));
     });
 });
