@@ -7,6 +7,7 @@ import { PLACE_FILES_COMMAND } from "./file-sync";
 import { log } from "./log";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "./primary-life";
 import { readState, writeState } from "./state";
+import { isActive, systemctl } from "./systemd";
 import { askWitness, decide } from "./witness";
 
 export const TAKEOVER = "takeover.json";
@@ -44,19 +45,6 @@ export class ActivationRefused extends Error {}
 
 function lastLine(output: string): string | undefined {
     return output.trim().split("\n").pop();
-}
-
-function systemctl(...args: string[]): void {
-    execFileSync("systemctl", args, { stdio: ["ignore", "pipe", "pipe"] });
-}
-
-export function isActive(unit: string): boolean {
-    try {
-        execFileSync("systemctl", ["is-active", "--quiet", unit]);
-        return true;
-    } catch {
-        return false;
-    }
 }
 
 async function timed(timeline: TimelineEntry[], step: string, run: () => unknown): Promise<void> {
@@ -124,8 +112,8 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
         await timed(timeline, "place files", () => lastLine(execFileSync(PLACE_FILES_COMMAND, { encoding: "utf8" })));
         await timed(timeline, "restore", () => lastLine(execFileSync(RESTORE_COMMAND, { encoding: "utf8" })));
     }
-    await timed(timeline, "start services", () => systemctl("enable", "--now", ...config.units.services));
-    await timed(timeline, "start connector", () => systemctl("enable", "--now", config.units.connector));
+    await timed(timeline, "start services", () => void systemctl("enable", "--now", ...config.units.services));
+    await timed(timeline, "start connector", () => void systemctl("enable", "--now", config.units.connector));
     const automatic = kind.automatic ?? false;
     const takeover: Takeover = { at: new Date().toISOString(), reason, timeline, automatic, planned: kind.planned ?? false, acknowledged: !automatic };
     writeState(config.stateDir, TAKEOVER, takeover);
@@ -135,8 +123,8 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
 /** Stops serving: the connector first, then the services, all disabled so a reboot keeps them off. */
 export async function deactivate(config: AgentConfig): Promise<TimelineEntry[]> {
     const timeline: TimelineEntry[] = [];
-    await timed(timeline, "stop connector", () => systemctl("disable", "--now", config.units.connector));
-    await timed(timeline, "stop services", () => systemctl("disable", "--now", ...config.units.services));
+    await timed(timeline, "stop connector", () => void systemctl("disable", "--now", config.units.connector));
+    await timed(timeline, "stop services", () => void systemctl("disable", "--now", ...config.units.services));
     return timeline;
 }
 

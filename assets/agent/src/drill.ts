@@ -1,15 +1,15 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isActive } from "./activation";
 import { alerterFromFile } from "./alerts";
 import { AgentConfig, readSecretFile } from "./config";
 import { ExportEntry } from "./export";
-import { callStandby, fingerprints, mergeHandback, systemctl } from "./handover";
+import { callStandby, fingerprints, mergeHandback } from "./handover";
 import { shipFinalWrites } from "./litestream-sync";
 import { log } from "./log";
 import { eventStored, ProbeResult, runProbes } from "./probes";
 import { writeState } from "./state";
+import { isActive, systemctl } from "./systemd";
 
 export const DRILL_UNIT = "wirebot-fire-drill.service";
 export const DRILL_LOG = "/var/log/wirebot/fire-drill.log";

@@ -1,9 +1,10 @@
-import { activate, isActive, Takeover, takeoverRecord, TAKEOVER } from "./activation";
+import { activate, Takeover, takeoverRecord, TAKEOVER } from "./activation";
 import { AgentConfig, readSecretFile } from "./config";
-import { askStandby, callStandby, fingerprints, Handback, localPositions, mergeHandback, reseedReplicas, StandbyView, systemctl } from "./handover";
+import { askStandby, callStandby, fingerprints, Handback, localPositions, mergeHandback, reseedReplicas, StandbyView } from "./handover";
 import { ShipFailed, shipFinalWrites } from "./litestream-sync";
 import { log } from "./log";
 import { readState, writeState } from "./state";
+import { isActive, systemctl } from "./systemd";
 import { HANDBACK } from "./takeover-api";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "./primary-life";
 

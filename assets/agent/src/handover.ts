@@ -1,20 +1,20 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isActive } from "./activation";
 import { signedHeaders } from "./auth";
 import { AgentConfig } from "./config";
 import { databasesOf, fingerprint } from "./databases";
 import { ExportEntry, ExportManifest, MANIFEST } from "./export";
 import { localStateDir, position } from "./ltx-position";
 import { writeState } from "./state";
+import { isActive, systemctl } from "./systemd";
 
 const FILE_SYNC_COMMAND = "/usr/local/sbin/wirebot-file-sync";
 const MERGE_COMMAND = "/usr/local/sbin/wirebot-merge";
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
 export const MERGED = "last-merge.json";
 const STANDBY_CALL_TIMEOUT_MS = 120_000;
-const ASK_TIMEOUT_MS = 3000;
+export const ASK_TIMEOUT_MS = 3000;
 
 /** What the standby's GET /serving answers. */
 export interface StandbyView {
@@ -33,19 +33,14 @@ export interface Handback {
     merged: boolean;
 }
 
-export function systemctl(...args: string[]): string {
-    execFileSync("systemctl", args, { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
-    return args.slice(1).join(" ");
-}
-
 /** A signed call to the standby's agent; a refusal comes back as an error carrying the standby's reason. */
-export async function callStandby(config: AgentConfig, token: string, call: string, body: unknown): Promise<unknown> {
+export async function callStandby(config: AgentConfig, token: string, call: string, body: unknown, timeoutMs = STANDBY_CALL_TIMEOUT_MS): Promise<unknown> {
     const text = JSON.stringify(body);
     const response = await fetch(`http://${config.peer.address}:${config.peer.port}${call}`, {
         method: "POST",
         headers: signedHeaders(token, text),
         body: text,
-        signal: AbortSignal.timeout(STANDBY_CALL_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
     });
     const answer = (await response.json()) as { error?: string };
     if (!response.ok) throw new Error(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);

@@ -1,5 +1,4 @@
 import * as http from "node:http";
-import { isActive } from "./activation";
 import { AgentConfig } from "./config";
 import { databasesOf } from "./databases";
 import { lastFileSync } from "./file-sync";
@@ -7,6 +6,7 @@ import { lagSeconds } from "./ltx-position";
 import { MetricsSnapshot, renderMetrics } from "./metrics";
 import { MissCounter } from "./miss-counter";
 import { readState } from "./state";
+import { isActive } from "./systemd";
 
 export const LETTA_DUMP_STATE = "letta-dump.json";
 export const LAST_SENT = "last-heartbeat-sent.json";

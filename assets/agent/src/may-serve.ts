@@ -1,7 +1,5 @@
 import { AgentConfig, readSecretFile } from "./config";
-import { signedHeaders } from "./auth";
-
-const ASK_TIMEOUT_MS = 3000;
+import { ASK_TIMEOUT_MS, callStandby } from "./handover";
 
 interface ClaimAnswer {
     granted?: boolean;
@@ -22,15 +20,7 @@ export async function mayServe(config: AgentConfig, unit = "unknown"): Promise<{
     if (config.role !== "primary") return { ok: true, reason: "the standby's activation consults the witness itself" };
     let answer: ClaimAnswer;
     try {
-        const body = JSON.stringify({ unit });
-        const response = await fetch(`http://${config.peer.address}:${config.peer.port}/claim`, {
-            method: "POST",
-            headers: signedHeaders(readSecretFile(config.tokenFile), body),
-            body,
-            signal: AbortSignal.timeout(ASK_TIMEOUT_MS),
-        });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        answer = (await response.json()) as ClaimAnswer;
+        answer = (await callStandby(config, readSecretFile(config.tokenFile), "/claim", { unit }, ASK_TIMEOUT_MS)) as ClaimAnswer;
     } catch (err) {
         return { ok: true, reason: `the standby cannot be asked (${(err as Error).message}); the primary is the configured active side` };
     }

@@ -1,6 +1,21 @@
 import { execFileSync } from "node:child_process";
 
-function systemctl(verb: string, unit: string): string {
+/** Runs systemctl, failing with its error; returns the units acted on, for step details. */
+export function systemctl(...args: string[]): string {
+    execFileSync("systemctl", args, { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+    return args.slice(1).join(" ");
+}
+
+export function isActive(unit: string): boolean {
+    try {
+        execFileSync("systemctl", ["is-active", "--quiet", unit]);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function query(verb: string, unit: string): string {
     try {
         return execFileSync("systemctl", [verb, unit], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     } catch (err) {
@@ -10,5 +25,5 @@ function systemctl(verb: string, unit: string): string {
 }
 
 export function unitStates(units: string[]): Record<string, { active: string; enabled: string }> {
-    return Object.fromEntries(units.map((u) => [u, { active: systemctl("is-active", u), enabled: systemctl("is-enabled", u) }]));
+    return Object.fromEntries(units.map((u) => [u, { active: query("is-active", u), enabled: query("is-enabled", u) }]));
 }

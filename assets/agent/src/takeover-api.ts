@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { activate, ActivationRefused, deactivate, isActive } from "./activation";
+import { activate, ActivationRefused, deactivate } from "./activation";
 import { authorize } from "./auth";
 import { AgentConfig } from "./config";
 import { exportDatabases } from "./export";
@@ -11,6 +11,7 @@ import { log } from "./log";
 import { runProbes } from "./probes";
 import { ReplicaBehind, waitForReplicas } from "./replica-check";
 import { readState, writeState } from "./state";
+import { isActive } from "./systemd";
 
 export const TAKEOVER_PATHS = ["/activate", "/deactivate", "/probe", "/merged", "/reseed"];
 export const HANDBACK = "handback.json";

@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import * as os from "node:os";
 import { Alerter, alerterFromFile } from "./alerts";
-import { activate, ActivationRefused, activationUnderway, isActive, takeoverRecord } from "./activation";
+import { activate, ActivationRefused, activationUnderway, takeoverRecord } from "./activation";
 import { AgentConfig, readSecretFile } from "./config";
 import { authorize } from "./auth";
 import { Heartbeat } from "./heartbeat";
@@ -13,6 +13,7 @@ import { position } from "./ltx-position";
 import { sendMetrics, standbyMetrics } from "./host-metrics";
 import { recordClaim, recordHeartbeat } from "./primary-life";
 import { readState } from "./state";
+import { isActive } from "./systemd";
 import { HANDBACK, handleTakeoverApi, TAKEOVER_PATHS } from "./takeover-api";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
