@@ -12,6 +12,11 @@ export const ALERT_WEBHOOK_PATH = "/etc/wirebot/alert-webhook.url";
 /** What each host's serving step runs before it changes anything: the handover and the refusals of a flip. */
 export const FLIP_COMMAND = "/usr/local/bin/wirebot-failover flip";
 
+/** What a running agent depends on: its unit, its bundle and its config; a change to any restarts it. */
+export function agentRestartContent(unitContent: string, bundle: string, configJson: string): string {
+    return `${unitContent}\n${sha256(bundle)}\n${configJson}`;
+}
+
 /** The agent's config file: the agent's own type, so the two cannot drift apart. */
 export type AgentSettings = AgentConfig;
 
@@ -44,7 +49,7 @@ export class HostAgent extends pulumi.ComponentResource {
         this.unitContent = renderTemplate(`systemd/${unitName}`, { nodePath: args.nodePath });
         const bundle = buildAgentBundle();
         const configJson = pulumi.output(args.settings).apply((s) => JSON.stringify(s, null, 2) + "\n");
-        this.restartContent = configJson.apply((c) => `${this.unitContent}\n${sha256(bundle)}\n${c}`);
+        this.restartContent = configJson.apply((c) => agentRestartContent(this.unitContent, bundle, c));
         const files: HostFileSpec[] = [
             { path: "/usr/local/lib/wirebot-failover/wirebot-agent.js", content: bundle, mode: "0755" },
             { path: "/usr/local/bin/wirebot-failover", content: renderTemplate("host/wirebot-failover", { nodePath: args.nodePath }), mode: "0755" },

@@ -85,7 +85,7 @@ export class ReplicationFeeders extends pulumi.ComponentResource {
         );
         // They run whichever side is active, so a flip never has to reach the primary: on a
         // primary that stopped serving they have nothing new to ship, and its agent still answers.
-        runUnits(primary, "feeders", this.units, true, revisions, timeoutSeconds, {
+        runUnits(primary, "feeders", this.units, revisions, timeoutSeconds, {
             parent: this,
             dependsOn: pulumi.output(args.standbyReady).apply((ready) => [...installed, ...agent.installed, ...ready]),
         });
@@ -93,12 +93,11 @@ export class ReplicationFeeders extends pulumi.ComponentResource {
     }
 }
 
-/** Starts or stops helper units as one step, restarting those whose files changed. */
+/** Runs helper units as one step (on either side of a flip), restarting those whose files changed. */
 export function runUnits(
     host: SshHost,
     name: string,
     units: string[],
-    run: boolean,
     revisions: pulumi.Input<string>,
     timeoutSeconds: number,
     opts: pulumi.CustomResourceOptions,
@@ -109,7 +108,7 @@ export function runUnits(
             host,
             script: "set-units.sh",
             libraries: ["unit-revisions.sh"],
-            inputs: { RUN: run ? "yes" : "no", UNITS: units.join(" "), UNIT_REVISIONS: revisions },
+            inputs: { RUN: "yes", UNITS: units.join(" "), UNIT_REVISIONS: revisions },
             timeoutSeconds,
         },
         opts,

@@ -114,7 +114,6 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         standby,
         "watchdog",
         [watchdog.unit],
-        true,
         watchdog.restartContent.apply((content) => unitRevisions([{ unit: watchdog.unit, content }])),
         timeout,
         { dependsOn: watchdog.installed },

@@ -25,12 +25,12 @@ import {
     TAKEOVER_COMMANDS,
 } from "../../components/file-sync";
 import { drillProbes, FIRE_DRILL_SERVICE, FIRE_DRILL_TIMER } from "../../components/fire-drill";
-import { FLIP_COMMAND, HEARTBEAT_TOKEN_PATH } from "../../components/host-agent";
+import { agentRestartContent, FLIP_COMMAND, HEARTBEAT_TOKEN_PATH } from "../../components/host-agent";
 import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICA_USER, REPLICATION_KEY_PATH, replicaPathOf, replicatedDatabases } from "../../components/litestream-config";
 import { LITESTREAM_UNIT } from "../../components/replication-feeders";
 import { CONNECTOR_UNIT, connectorUnit, renderServiceUnit, resolveServices, unitRevisions } from "../../components/service-units";
 import { REPLICAS_LIST_PATH, replicasList } from "../../components/standby-host";
-import { readAsset, renderTemplate, sha256, sha256OfFile } from "../../components/templates";
+import { readAsset, renderTemplate, sha256OfFile } from "../../components/templates";
 import { copyTo, fileStep, LabEnv, LabHost, Result, sshOk, step, stepAsync } from "./lab";
 
 // Converges the lab hosts with the program's own host steps, in the order the
@@ -205,5 +205,5 @@ export function installAgent(env: LabEnv, host: LabHost, config: AgentConfig): v
     fileStep(env, host, "/etc/wirebot/agent.json", configJson, "0640");
     fileStep(env, host, HEARTBEAT_TOKEN_PATH, HEARTBEAT_TOKEN, "0600");
     fileStep(env, host, `/etc/systemd/system/${unitName}`, unit, "0644");
-    step(env, host, `${host}-${host === "primary" ? "feeders-agent" : "watchdog"}`, "set-units.sh", { RUN: "yes", UNITS: unitName, UNIT_REVISIONS: unitRevisions([{ unit: unitName, content: `${unit}\n${sha256(bundle)}\n${configJson}` }]) }, "create", ["unit-revisions.sh"]);
+    step(env, host, `${host}-${host === "primary" ? "feeders-agent" : "watchdog"}`, "set-units.sh", { RUN: "yes", UNITS: unitName, UNIT_REVISIONS: unitRevisions([{ unit: unitName, content: agentRestartContent(unit, bundle, configJson) }]) }, "create", ["unit-revisions.sh"]);
 }
