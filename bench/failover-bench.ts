@@ -1,8 +1,7 @@
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as path from "node:path";
-import { hosts, LabEnv, labEnv, sshOk, waitFor } from "../test/lab/lab";
-import { BRIDGE, converge, firstHeartbeat, Load, Sampler, setAgents, witness } from "../test/lab/runtime-harness";
+import { hosts, LabEnv, sshOk, waitFor } from "../test/lab/lab";
+import { Load, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, witnessBase } from "../test/lab/runtime-harness";
 import { flipServing } from "../test/lab/converge";
 import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./flip-cycles";
 
@@ -134,19 +133,14 @@ function summarise(prefix: string, kills: Kill[]): Record<string, number> {
 }
 
 async function main(): Promise<void> {
-    hosts("up");
-    const env = labEnv();
-    const sampler = new Sampler(env);
-    const alerts: string[] = [];
-    const server: http.Server = await witness(env, sampler, alerts);
-    const witnessBase = `http://${BRIDGE}:${(server.address() as { port: number }).port}`;
+    const lab = await startRuntimeLab([], 10);
+    const { env, sampler } = lab;
+    const witnessUrl = witnessBase(lab.witnessServer);
     const results: Record<string, unknown> = {};
     try {
-        await converge(env, server, 10);
-        await firstHeartbeat(env);
-        if (CYCLES > 0) Object.assign(results, await flipCycles(env, sampler, witnessBase));
+        if (CYCLES > 0) Object.assign(results, await flipCycles(env, sampler, witnessUrl));
         for (const [label, prefix, heartbeat] of [["10 s heartbeat (default)", "", 10], ["2 s heartbeat", "hb2s_", 2]] as const) {
-            setAgents(env, witnessBase, heartbeat, true);
+            setAgents(env, witnessUrl, heartbeat, true);
             await new Promise((r) => setTimeout(r, 3 * heartbeat * 1000));
             const kills: Kill[] = [];
             const failbacks: FlipMeasure[] = [];
@@ -164,10 +158,7 @@ async function main(): Promise<void> {
         results.connectors_active_max = sampler.maxOnAtOnce;
         results.connector_samples = sampler.samples;
     } finally {
-        await sampler.stop();
-        server.closeAllConnections();
-        server.close();
-        if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
+        await stopRuntimeLab(lab);
     }
     const summary = {
         measuredAt: new Date().toISOString(),

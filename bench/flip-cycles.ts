@@ -52,33 +52,25 @@ async function measured(env: LabEnv, sampler: Sampler, to: LabHost, flip: () => 
     };
 }
 
-/** Planned switchover: pulumi up -s primary, then -s standby, with activeSide standby. */
-export function switchover(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
+/** A planned flip to `to`: pulumi up -s primary, then -s standby. */
+function planned(env: LabEnv, sampler: Sampler, to: LabHost, what: string): Promise<FlipMeasure> {
     return measured(
         env,
         sampler,
-        "standby",
+        to,
         async () => {
-            ok(await flipServing(env, "primary", false), "switchover: primary stack");
-            ok(await flipServing(env, "standby", true), "switchover: standby stack");
+            ok(await flipServing(env, "primary", to === "primary"), `${what}: primary stack`);
+            ok(await flipServing(env, "standby", to === "standby"), `${what}: standby stack`);
         },
         (load) => load.acked,
     );
 }
 
-/** Failback: pulumi up -s primary, then -s standby, with activeSide primary. */
-export function failback(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
-    return measured(
-        env,
-        sampler,
-        "primary",
-        async () => {
-            ok(await flipServing(env, "primary", true), "failback: primary stack");
-            ok(await flipServing(env, "standby", false), "failback: standby stack");
-        },
-        (load) => load.acked,
-    );
-}
+/** Planned switchover: activeSide standby. */
+export const switchover = (env: LabEnv, sampler: Sampler) => planned(env, sampler, "standby", "switchover");
+
+/** Failback: activeSide primary. */
+export const failback = (env: LabEnv, sampler: Sampler) => planned(env, sampler, "primary", "failback");
 
 /**
  * Emergency failover: the primary powered off, then pulumi up -s standby alone

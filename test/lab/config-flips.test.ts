@@ -3,8 +3,8 @@ import * as http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { replicaPathOf } from "../../components/litestream-config";
 import { CONNECTOR, flipServing, PATHS, SERVICE_UNITS } from "./converge";
-import { hosts, LabEnv, labEnv, LabHost, Result, ssh, sshOk, waitFor } from "./lab";
-import { converge, firstHeartbeat, Load, LOAD_PER_SECOND, Sampler, setAgents, witness, witnessBase } from "./runtime-harness";
+import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "./lab";
+import { Load, LOAD_PER_SECOND, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, witnessBase } from "./runtime-harness";
 
 // The active side flipped in the stack config, converged the way `pulumi up`
 // applies it: each host's serving step (set-serving.sh, whose first act is the
@@ -46,23 +46,33 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
     let env: LabEnv;
     let sampler: Sampler;
     let witnessServer: http.Server;
+    let lab: RuntimeLab | undefined;
 
     before(async () => {
-        hosts("up");
-        env = labEnv();
-        sampler = new Sampler(env);
-        witnessServer = await witness(env, sampler, alerts);
-        await converge(env, witnessServer, HEARTBEAT_SECONDS, false);
-        await firstHeartbeat(env);
-        await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
+        lab = await startRuntimeLab(alerts, HEARTBEAT_SECONDS, false);
+        ({ env, sampler, witnessServer } = lab);
     });
 
-    after(async () => {
-        await sampler?.stop();
-        witnessServer?.closeAllConnections();
-        witnessServer?.close();
-        if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
-    });
+    after(() => stopRuntimeLab(lab));
+
+    /** A planned flip under load: the primary stack's step, the new side serving, then the standby stack's step. */
+    async function plannedFlip(to: LabHost): Promise<{ load: Load; seconds: number; output: string }> {
+        const load = new Load(env, sampler);
+        let flipped = 0;
+        let serving = 0;
+        let output = "";
+        try {
+            await sleep(3000);
+            flipped = Date.now();
+            output = ok(await flipServing(env, "primary", to === "primary"), `pulumi up -s primary (activeSide ${to})`);
+            serving = await waitFor(`the ${to} to serve`, () => (sampler.serving() === to ? Date.now() : undefined), 60_000, 50);
+            output += ok(await flipServing(env, "standby", to === "standby"), `pulumi up -s standby (activeSide ${to})`);
+            await sleep(3000);
+        } finally {
+            await load.stop();
+        }
+        return { load, seconds: (serving - flipped) / 1000, output };
+    }
 
     it("refuses a switchover run from the standby stack while the primary is alive, changing nothing", async () => {
         const before = unitsActive(env, "standby");
@@ -90,23 +100,9 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
     });
 
     it("switches over (primary stack, then standby stack) under load, losing no acknowledged event", async () => {
-        const load = new Load(env, sampler);
-        let flipped = 0;
-        let standbyServing = 0;
-        let output = "";
-        try {
-            await sleep(3000);
-            flipped = Date.now();
-            output = ok(await flipServing(env, "primary", false), "pulumi up -s primary (activeSide standby)");
-            standbyServing = await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? Date.now() : undefined), 30_000, 50);
-            output += ok(await flipServing(env, "standby", true), "pulumi up -s standby (activeSide standby)");
-            await sleep(3000);
-        } finally {
-            await load.stop();
-        }
+        const { load, seconds, output } = await plannedFlip("standby");
         const onStandby = ids(env, "standby");
         const lost = load.acked.filter((a) => !onStandby.has(a.id));
-        const seconds = (standbyServing - flipped) / 1000;
         console.log(`switchover: flip to standby serving ${seconds.toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}, refused while switching ${load.failures}`);
         assert.match(output, /switchover: writes stopped and shipped \(\/data\/wirebot\/scoreboard\/events\.db at transaction \d+.*\), the standby's replicas matched in \d+ ms/);
         assert.match(output, /the standby already serves/);
@@ -123,23 +119,10 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
 
     it("fails back (primary stack, then standby stack): the standby's events merged by id, its new tenant copied, replication starts over", async () => {
         sshOk(env, "standby", `mkdir -p $(dirname ${TENANT_DB}) && sqlite3 ${TENANT_DB} "create table events (id text primary key, kind text); insert into events values ('newco-1', 'signup');" && chown -R wirebot:wirebot $(dirname ${TENANT_DB})`);
-        const load = new Load(env, sampler);
-        let flipped = 0;
-        let primaryServing = 0;
-        let output = "";
-        try {
-            await sleep(3000);
-            flipped = Date.now();
-            output = ok(await flipServing(env, "primary", true), "pulumi up -s primary (activeSide primary)");
-            primaryServing = await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? Date.now() : undefined), 60_000, 50);
-            output += ok(await flipServing(env, "standby", false), "pulumi up -s standby (activeSide primary)");
-            await sleep(3000);
-        } finally {
-            await load.stop();
-        }
+        const { load, seconds, output } = await plannedFlip("primary");
         const onPrimary = ids(env, "primary");
         const lost = load.acked.filter((a) => !onPrimary.has(a.id));
-        console.log(`failback: flip to primary serving ${((primaryServing - flipped) / 1000).toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}; ${/failback: .*/.exec(output)?.[0]}`);
+        console.log(`failback: flip to primary serving ${seconds.toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}; ${/failback: .*/.exec(output)?.[0]}`);
         assert.match(output, /failback: merged/);
         assert.deepEqual(lost.map((a) => a.id), [], "every acknowledged event is on the primary");
         assert.deepEqual([...ids(env, "primary", TENANT_DB)], ["newco-1"], "the tenant created on the standby is on the primary");
@@ -203,16 +186,7 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
     });
 
     it("fails back after the emergency: the events the standby took merged, the ones only the dead primary had kept", async () => {
-        const load = new Load(env, sampler);
-        try {
-            await sleep(2000);
-            ok(await flipServing(env, "primary", true), "pulumi up -s primary (activeSide primary)");
-            await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 60_000, 50);
-            ok(await flipServing(env, "standby", false), "pulumi up -s standby (activeSide primary)");
-            await sleep(3000);
-        } finally {
-            await load.stop();
-        }
+        const { load } = await plannedFlip("primary");
         const onPrimary = ids(env, "primary");
         const lost = load.acked.filter((a) => !onPrimary.has(a.id));
         console.log(`failback after emergency: acknowledged ${load.acked.length}, lost ${lost.length}`);
@@ -232,16 +206,7 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         assert.equal(sampler.serving(), "standby");
 
         assert.match(ok(await flipServing(env, "standby", true), "acknowledge: pulumi up -s standby (activeSide standby)"), /acknowledged the automatic failover/);
-        const load = new Load(env, sampler);
-        try {
-            await sleep(2000);
-            ok(await flipServing(env, "primary", true), "fail back: pulumi up -s primary");
-            await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 60_000, 50);
-            ok(await flipServing(env, "standby", false), "fail back: pulumi up -s standby");
-            await sleep(3000);
-        } finally {
-            await load.stop();
-        }
+        const { load } = await plannedFlip("primary");
         const onPrimary = ids(env, "primary");
         assert.deepEqual(load.acked.filter((a) => !onPrimary.has(a.id)).map((a) => a.id), []);
     });

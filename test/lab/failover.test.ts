@@ -1,9 +1,8 @@
 import { strict as assert } from "node:assert";
-import * as http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { CONNECTOR, HEARTBEAT_TOKEN } from "./converge";
-import { hosts, LabEnv, labEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "./lab";
-import { converge, firstHeartbeat, Load, LOAD_PER_SECOND, Sampler, witness } from "./runtime-harness";
+import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "./lab";
+import { Load, LOAD_PER_SECOND, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "./runtime-harness";
 import { sign } from "../../assets/agent/src/heartbeat";
 
 // The host runtime on real hosts: file sync, the agents' API and its
@@ -23,24 +22,14 @@ function journal(env: LabEnv, host: LabHost, unit: string): string {
 describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
     let env: LabEnv;
     let sampler: Sampler;
-    let witnessServer: http.Server;
+    let lab: RuntimeLab | undefined;
 
     before(async () => {
-        hosts("up");
-        env = labEnv();
-        sampler = new Sampler(env);
-        witnessServer = await witness(env, sampler, alerts);
-        await converge(env, witnessServer, 10);
-        await firstHeartbeat(env);
-        await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
+        lab = await startRuntimeLab(alerts, 10);
+        ({ env, sampler } = lab);
     });
 
-    after(async () => {
-        await sampler?.stop();
-        witnessServer?.closeAllConnections();
-        witnessServer?.close();
-        if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
-    });
+    after(() => stopRuntimeLab(lab));
 
     it("brings a file changed on the primary to the standby within 10 s, deletions too", async () => {
         const latencies: number[] = [];

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
 import { agentConfig, CONNECTOR, fileSync, installAgent, installLitestream, installServingUnits, prepare, replication, serving } from "./converge";
-import { fileStep, LabEnv, LabHost, ssh, waitFor } from "./lab";
+import { fileStep, hosts, LabEnv, labEnv, LabHost, ssh, waitFor } from "./lab";
 
 // What the lab's runtime tests and the benchmark share: a sampler of the
 // connectors on both hosts, a witness double that answers like the public
@@ -168,4 +168,30 @@ export function setAgents(env: LabEnv, witnessBase: string, heartbeatSeconds: nu
 
 export async function firstHeartbeat(env: LabEnv): Promise<void> {
     await waitFor("a first heartbeat on the standby", () => (ssh(env, "standby", "test -f /var/lib/wirebot-failover/last-heartbeat.json").status === 0 ? true : undefined), 30_000, 500);
+}
+
+/** Both hosts booted and converged, the sampler and the witness running, the primary serving. */
+export interface RuntimeLab {
+    env: LabEnv;
+    sampler: Sampler;
+    witnessServer: http.Server;
+}
+
+export async function startRuntimeLab(alerts: string[], heartbeatSeconds: number, autoActivate = true): Promise<RuntimeLab> {
+    hosts("up");
+    const env = labEnv();
+    const sampler = new Sampler(env);
+    const witnessServer = await witness(env, sampler, alerts);
+    await converge(env, witnessServer, heartbeatSeconds, autoActivate);
+    await firstHeartbeat(env);
+    await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
+    return { env, sampler, witnessServer };
+}
+
+/** Stops the sampler and the witness; the hosts go down unless WIREBOT_LAB_KEEP is set. */
+export async function stopRuntimeLab(lab: RuntimeLab | undefined): Promise<void> {
+    await lab?.sampler.stop();
+    lab?.witnessServer.closeAllConnections();
+    lab?.witnessServer.close();
+    if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
 }
