@@ -9,10 +9,11 @@
 #                                  build for linux/<arch>, print the binary's path
 #
 # Tools: actionlint litestream cloudflared pulumi pulumi-language-nodejs
-# pulumi-resource-command. A tool already on PATH at the pinned version is used
-# as it is. Binaries land in
+# pulumi-resource-command pulumi-resource-random. A tool already on PATH at the
+# pinned version is used as it is. Binaries land in
 #   ${XDG_CACHE_HOME:-~/.cache}/wirebot-failover/tools/<tool>-<version>/bin/
-# and cross builds in .../<tool>-<version>/linux-<arch>/.
+# and cross builds in .../<tool>-<version>/linux-<arch>/. The resource plugins
+# are also put in Pulumi's plugin cache (`pulumi plugin install --file`).
 set -euo pipefail
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wirebot-failover/tools"
@@ -23,8 +24,17 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wirebot-failover/tools"
 # a CLI newer than the SDK is the combination Pulumi supports. Where the proxy
 # serves it, LAB_PULUMI_VERSION=v3.270.0 builds the exact match.
 PULUMI_VERSION="${LAB_PULUMI_VERSION:-v3.274.1}"
-# Matches the @pulumi/command npm package.
+# Matches the @pulumi/command and @pulumi/random npm packages.
 COMMAND_VERSION=v1.2.1
+RANDOM_VERSION=v4.21.2
+# The nodejs language host ships with Pulumi's releases, not as a module the
+# proxy serves; this is the release whose source is kept beside the project.
+LANGUAGE_NODEJS_VERSION=v3.259.0
+# The module proxy does not serve the command provider, the language host or
+# the random provider's bridge dependencies: they build from unmodified upstream
+# source archives in shared/third_party (README there), every dependency from
+# the proxy. Where Pulumi's releases are reachable, `pulumi` installs them itself.
+THIRD_PARTY="${WIREBOT_THIRD_PARTY:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/third_party}"
 LITESTREAM_VERSION=v0.5.18
 ACTIONLINT_VERSION=v1.7.12
 # cloudflared tags releases as YYYY.M.P, which is not semver, so the module
@@ -34,18 +44,20 @@ ACTIONLINT_VERSION=v1.7.12
 # 2025.11.1) and the proxy resolves it to its commit.
 CLOUDFLARED_VERSION="${LAB_CLOUDFLARED_VERSION:-v0.0.0-20250203150802-c19f9194281e}"
 
-ALL_TOOLS=(actionlint litestream cloudflared pulumi pulumi-language-nodejs pulumi-resource-command)
+ALL_TOOLS=(actionlint litestream cloudflared pulumi pulumi-language-nodejs pulumi-resource-command pulumi-resource-random)
+PLUGINS=(pulumi-resource-command pulumi-resource-random)
 CROSS_TOOLS=(litestream cloudflared)
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-# Sets, for one tool: MODULE, QUERY (what the proxy is asked for), VERSION (the
-# cache key and what the binary reports), PKG, BIN, LDFLAGS, and TAG_MODULE when
-# the release tag lives on another module of the same repository.
+# Sets, for one tool: VERSION (the cache key and what the binary reports), BIN,
+# PKG, LDFLAGS; for a tool from the module proxy MODULE and QUERY (what the
+# proxy is asked for); for one built from a source archive in THIRD_PARTY,
+# ARCHIVE, SOURCE_DIR (the module inside it) and PREPARE (run there first);
+# PLUGIN for a resource plugin's name in Pulumi's plugin cache.
 spec() {
-    TAG_MODULE=""
-    LDFLAGS=""
+    LDFLAGS="" MODULE="" ARCHIVE="" PREPARE="" PLUGIN=""
     case "$1" in
     actionlint)
         MODULE=github.com/rhysd/actionlint VERSION=$ACTIONLINT_VERSION
@@ -67,18 +79,29 @@ spec() {
         LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$VERSION"
         ;;
     pulumi-language-nodejs)
-        MODULE=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 VERSION=$PULUMI_VERSION
-        PKG=$MODULE BIN=pulumi-language-nodejs
+        VERSION=$LANGUAGE_NODEJS_VERSION BIN=pulumi-language-nodejs
+        ARCHIVE=pulumi-language-nodejs-${VERSION#v}.tar.gz
+        SOURCE_DIR=pulumi-language-nodejs-${VERSION#v}/sdk/nodejs/cmd/pulumi-language-nodejs PKG=.
+        # Its go.mod points pkg/v3 and sdk/v3 at the monorepo: take the same release from the proxy.
+        PREPARE="go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 -require github.com/pulumi/pulumi/pkg/v3@$VERSION -require github.com/pulumi/pulumi/sdk/v3@$VERSION"
         LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$VERSION"
         ;;
     pulumi-resource-command)
-        # The provider is a nested module with no tags of its own: build it at
-        # the commit the repository's v1.2.1 tag points to.
-        MODULE=github.com/pulumi/pulumi-command/provider VERSION=$COMMAND_VERSION
-        TAG_MODULE=github.com/pulumi/pulumi-command
-        PKG=$MODULE/cmd/pulumi-resource-command BIN=pulumi-resource-command
+        VERSION=$COMMAND_VERSION BIN=pulumi-resource-command PLUGIN=command
+        ARCHIVE=pulumi-command-${VERSION#v}.tar.gz
+        SOURCE_DIR=pulumi-command-${VERSION#v}/provider PKG=./cmd/pulumi-resource-command PREPARE=""
         # Upstream's release build stamps the version without the leading v.
         LDFLAGS="-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=${VERSION#v}"
+        ;;
+    pulumi-resource-random)
+        VERSION=$RANDOM_VERSION BIN=pulumi-resource-random PLUGIN=random
+        # A commit after v4.21.1 whose schema is 4.21.x's: v4.21.1's own bridge
+        # needs modules the proxy refuses.
+        ARCHIVE="pulumi-random-f64d8726.tar.gz"
+        SOURCE_DIR=pulumi-random-f64d8726/provider PKG=./cmd/pulumi-resource-random
+        # The embedded schema is generated first, as upstream's Makefile does.
+        PREPARE="cd cmd/pulumi-resource-random && VERSION=${VERSION#v} go run generate.go && cd ../.."
+        LDFLAGS="-X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=${VERSION#v}"
         ;;
     *) return 1 ;;
     esac
@@ -103,13 +126,12 @@ ambient() {
         found=$(command -v pulumi-language-nodejs 2>/dev/null) || return 1
         [ "$(dirname "$found")" = "$(dirname "$(command -v pulumi 2>/dev/null || echo /nonexistent/pulumi)")" ] || return 1
         out=$(pulumi version 2>/dev/null) || return 1
-        [ "$out" = "$VERSION" ] || return 1
+        [ "$out" = "$PULUMI_VERSION" ] || return 1
         ;;
-    pulumi-resource-command)
-        # The provider reports no version; the engine also finds it in its
-        # plugin cache, where the directory name carries the version.
-        found="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-command-$VERSION/pulumi-resource-command"
-        [ -x "$found" ] || return 1
+    pulumi-resource-*)
+        # Providers report no version; the engine finds them in its plugin
+        # cache, where the directory name carries the version.
+        found=$(plugin_path) && [ -x "$found" ] || return 1
         ;;
     *)
         found=$(command -v "$BIN" 2>/dev/null) || return 1
@@ -132,14 +154,13 @@ json_field() {
 }
 
 # Asks the module proxy for module@query, into the module cache. Sets
-# GOT_VERSION, GOT_GOMOD and GOT_HASH (the commit, when the proxy reports it).
+# GOT_VERSION and GOT_GOMOD.
 fetch() {
     local tool=$1 module=$2 query=$3 json err
     json=$(cd "$WORK" && go mod download -json "$module@$query" 2>&1) || true
     err=$(json_field Error <<<"$json")
     GOT_VERSION=$(json_field Version <<<"$json")
     GOT_GOMOD=$(json_field GoMod <<<"$json")
-    GOT_HASH=$(json_field Hash <<<"$json")
     if [ -n "$err" ] || [ -z "$GOT_GOMOD" ]; then
         log "$tool: the Go module proxy ($(go env GOPROXY)) does not give $module@$query:"
         log "  ${err:-$json}"
@@ -215,38 +236,80 @@ run_logged() {
 
 in_dir() { cd "$1" && shift && exec "$@"; }
 
-# Builds one tool for linux/<arch> (default: this machine) into <out>/<binary>.
-build() {
-    local tool=$1 out=$2 goarch=${3:-} query started gomod
-    query=$QUERY
-    started=$SECONDS
-    log "building $tool $VERSION${goarch:+ for linux/$goarch} (cold builds take minutes)..."
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/wirebot-tools.XXXXXX")
-    if [ -n "$TAG_MODULE" ]; then
-        fetch "$tool" "$TAG_MODULE" "$VERSION" || return 1
-        [ -n "$GOT_HASH" ] || { log "$tool: the proxy does not say which commit $TAG_MODULE@$VERSION is"; return 1; }
-        query=$GOT_HASH
-    fi
-    fetch "$tool" "$MODULE" "$query" || return 1
+# Lays out the tool's source in WORK and sets BUILD_DIR, where `go build` runs:
+# a wrapper module requiring the tool's module from the proxy, or the module
+# unpacked from its source archive.
+source_from_proxy() {
+    local tool=$1 gomod sibling_query
+    fetch "$tool" "$MODULE" "$QUERY" || return 1
     gomod=$GOT_GOMOD
     # Sibling modules of a pseudo-version come from the same commit.
-    local sibling_query=$GOT_VERSION
+    sibling_query=$GOT_VERSION
     if [[ "$GOT_VERSION" =~ [0-9]{14}-([0-9a-f]{12})$ ]]; then sibling_query=${BASH_REMATCH[1]}; fi
     write_wrapper "$tool" "$gomod" "$sibling_query" || return 1
+    BUILD_DIR=$WORK
+}
+
+source_from_archive() {
+    local tool=$1 logfile=$2
+    if [ ! -f "$THIRD_PARTY/$ARCHIVE" ]; then
+        log "$tool: $ARCHIVE is not in $THIRD_PARTY (set WIREBOT_THIRD_PARTY to the folder that holds it)"
+        return 1
+    fi
+    tar -xzf "$THIRD_PARTY/$ARCHIVE" -C "$WORK" || { log "$tool: cannot unpack $THIRD_PARTY/$ARCHIVE"; return 1; }
+    BUILD_DIR=$WORK/$SOURCE_DIR
+    [ -z "$PREPARE" ] || run_logged "$tool" "$logfile" in_dir "$BUILD_DIR" env GOFLAGS=-mod=mod sh -c "$PREPARE" || return 1
+}
+
+# Builds one tool for linux/<arch> (default: this machine) into <out>/<binary>.
+build() {
+    local tool=$1 out=$2 goarch=${3:-} started logfile
+    started=$SECONDS
+    logfile="$(dirname "$out")/build${goarch:+-$goarch}.log"
     mkdir -p "$out"
+    log "building $tool $VERSION${goarch:+ for linux/$goarch} (cold builds take minutes)..."
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/wirebot-tools.XXXXXX")
+    if [ -n "$ARCHIVE" ]; then
+        source_from_archive "$tool" "$logfile" || return 1
+    else
+        source_from_proxy "$tool" || return 1
+    fi
     # Static binaries: the lab copies them into hosts whose libc is not ours.
     # Written beside the target and renamed, so an interrupted build never
     # leaves a binary that a later run would reuse.
-    local env=(CGO_ENABLED=0)
+    local env=(CGO_ENABLED=0 GOFLAGS=-mod=mod)
     PARTIAL="$out/.$BIN.partial.$$"
     [ -z "$goarch" ] || env+=(GOOS=linux "GOARCH=$goarch")
-    run_logged "$tool" "$(dirname "$out")/build${goarch:+-$goarch}.log" \
-        in_dir "$WORK" env "${env[@]}" go build -mod=mod -trimpath -ldflags "-s -w $LDFLAGS" -o "$PARTIAL" "$PKG" || return 1
+    run_logged "$tool" "$logfile" \
+        in_dir "$BUILD_DIR" env "${env[@]}" go build -trimpath -ldflags "-s -w $LDFLAGS" -o "$PARTIAL" "$PKG" || return 1
     mv -f "$PARTIAL" "$out/$BIN"
     PARTIAL=""
     rm -rf "$WORK"
     WORK=""
     log "built $tool $VERSION in $((SECONDS - started))s: $out/$BIN"
+}
+
+# Where the engine looks for a resource plugin of the pinned version.
+plugin_path() {
+    echo "${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$PLUGIN-$VERSION/$BIN"
+}
+
+# Puts a built resource plugin in Pulumi's plugin cache, so the engine neither
+# downloads it nor warns about one found on PATH.
+register_plugin() {
+    local tool=$1 built pulumi
+    spec "$tool"
+    built="$CACHE/$tool-$VERSION/bin/$BIN"
+    [ -x "$built" ] || return 0
+    cmp -s "$built" "$(plugin_path)" && return 0
+    spec pulumi
+    pulumi="$CACHE/pulumi-$VERSION/bin/pulumi"
+    [ -x "$pulumi" ] || pulumi=$(command -v pulumi) || { log "$tool: no pulumi to install it into the plugin cache with"; return 1; }
+    spec "$tool"
+    rm -rf "$(dirname "$(plugin_path)")" "$(dirname "$(plugin_path)").lock"
+    "$pulumi" plugin install resource "$PLUGIN" "$VERSION" --file "$built" >/dev/null ||
+        { log "$tool: pulumi plugin install failed"; return 1; }
+    log "$tool $VERSION: in the plugin cache ($(plugin_path))"
 }
 
 cleanup() {
@@ -280,12 +343,18 @@ install() {
         build "$tool" "$CACHE/$tool-$VERSION/bin" || failed+=("$tool")
         cleanup
     done
+    for tool in "${tools[@]}"; do
+        known "$tool" "${PLUGINS[@]}" || continue
+        register_plugin "$tool" || failed+=("$tool")
+    done
     [ "${#failed[@]}" -eq 0 ] || die "not installed: ${failed[*]}"
 }
 
 path_fragment() {
     local tool dirs=()
     for tool in "${ALL_TOOLS[@]}"; do
+        # Resource plugins are found in Pulumi's plugin cache, not on PATH.
+        known "$tool" "${PLUGINS[@]}" && continue
         spec "$tool"
         if [ -x "$CACHE/$tool-$VERSION/bin/$BIN" ]; then dirs+=("$CACHE/$tool-$VERSION/bin"); fi
     done
