@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
+import { startedFromShow } from "../../assets/agent/src/systemd";
 import { agentConfig, CONNECTOR, fileSync, installAgent, installLitestream, installServingUnits, prepare, replication, serving } from "./converge";
 import { fileStep, hosts, LabEnv, labEnv, LabHost, ssh, waitFor } from "./lab";
 
@@ -21,11 +22,11 @@ function connectorOn(env: LabEnv, host: LabHost): Promise<boolean> {
                 // One shared connection per host keeps a sample near the 100 ms period.
                 ...["-o", "ControlMaster=auto", "-o", `ControlPath=${env.stateDir}/sampler-%h.sock`, "-o", "ControlPersist=30", "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"],
                 `root@${env.address[host]}`,
-                `systemctl show -p MainPID --value ${CONNECTOR}`,
+                `systemctl show -p ActiveState,InactiveExitTimestampMonotonic,ExecMainStartTimestampMonotonic ${CONNECTOR}`,
             ],
             { timeout: 1500 },
-            // A connector counts as on while its process runs; a powered-off host has none.
-            (err, stdout) => resolve(!err && Number(stdout.trim()) > 0),
+            // On as the agents count it: running, or restarting after it ran. A powered-off host has none.
+            (err, stdout) => resolve(!err && startedFromShow(stdout)),
         );
     });
 }
