@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AgentConfig } from "./config";
-import { Database, databasesOf, fingerprint } from "./databases";
+import { Database, databasesOf, fingerprint, fingerprintDifference } from "./databases";
 import { position } from "./ltx-position";
 
 export class ReplicaBehind extends Error {}
@@ -31,14 +31,19 @@ export async function waitForReplicas(config: AgentConfig, expected: Record<stri
     const started = Date.now();
     const byLive = new Map(databasesOf(config).map((db) => [db.live, db]));
     let behind = Object.keys(expected);
+    const seen = new Map<string, string | null>();
     for (;;) {
         behind = behind.filter((live) => {
             const db = byLive.get(live) ?? { live, replica: "" };
-            return replicaFingerprint(db) !== expected[live];
+            seen.set(live, replicaFingerprint(db));
+            return seen.get(live) !== expected[live];
         });
         if (behind.length === 0) return Date.now() - started;
         if (Date.now() - started > timeoutMs) {
-            const named = behind.map((live) => `${live} (replica at transaction ${position(byLive.get(live)?.replica ?? "") ?? "none"})`);
+            const named = behind.map(
+                (live) =>
+                    `${live} (replica at transaction ${position(byLive.get(live)?.replica ?? "") ?? "none"}; ${fingerprintDifference(expected[live], seen.get(live) ?? null)})`,
+            );
             throw new ReplicaBehind(`replicas still behind the primary after ${timeoutMs} ms: ${named.join(", ")}`);
         }
         await new Promise((r) => setTimeout(r, everyMs));
