@@ -30,7 +30,8 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
             create: launcher(args, stepId, "create"),
             delete: launcher(args, stepId, "delete"),
             stdin,
-            triggers: [revision],
+            // The revision is a hash: safe in plain text, and a secret not yet known (a generated token) must not sit in triggers.
+            triggers: [pulumi.unsecret(revision)],
             logging: "stdoutAndStderr",
         },
         {
