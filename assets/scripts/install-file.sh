@@ -5,6 +5,11 @@
 : "${DEST:?}" "${MODE:?}" "${OWNER:?}" "${GROUP:?}" "${CONTENT_B64:?}"
 
 step_create() {
+    # A directory this step makes is recorded, so its delete removes it again once empty.
+    if [ ! -d "$(dirname "$DEST")" ] && [ ! -e "$STEP_MARKER" ]; then
+        mkdir -p "$(dirname "$DEST")" "$STEP_STATE_DIR"
+        printf '%s\n' "$(dirname "$DEST")" >"$STEP_MARKER.made-dir"
+    fi
     mkdir -p "$(dirname "$DEST")"
     if [ -e "$DEST" ] && [ ! -e "$DEST.wirebot-orig" ] && [ ! -e "$STEP_MARKER" ]; then
         cp -p "$DEST" "$DEST.wirebot-orig"
@@ -25,5 +30,9 @@ step_delete() {
     else
         rm -f "$DEST"
         echo "removed $DEST"
+    fi
+    if [ -f "$STEP_MARKER.made-dir" ]; then
+        rmdir "$(cat "$STEP_MARKER.made-dir")" 2>/dev/null || true
+        rm -f "$STEP_MARKER.made-dir"
     fi
 }

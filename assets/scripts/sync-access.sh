@@ -10,6 +10,8 @@ step_create() {
     [ -x "$RRSYNC" ] || { echo "$RRSYNC is missing: install rsync 3.2.4 or newer (and python3)" >&2; exit 1; }
     if ! id "$SYNC_USER" >/dev/null 2>&1; then
         useradd --system --home-dir "$SYNC_DIR" --shell /bin/sh "$SYNC_USER"
+        mkdir -p "$STEP_STATE_DIR"
+        printf '%s\n' "$SYNC_USER" >"$STEP_MARKER.made-user"
         echo "created user $SYNC_USER"
     fi
     mkdir -p "$SYNC_DIR/.ssh" "$SYNC_DIR/files" "$SYNC_DIR/letta" "$SYNC_DIR/outbox"
@@ -24,4 +26,10 @@ step_delete() {
     # The synced copies stay: they are the standby's only copy of the hub's files.
     rm -rf "$SYNC_DIR/.ssh"
     echo "file-sync key removed"
+    # A user this step made goes with it; its directory stays with the copies.
+    if [ -f "$STEP_MARKER.made-user" ]; then
+        userdel "$(cat "$STEP_MARKER.made-user")" 2>/dev/null || true
+        rm -f "$STEP_MARKER.made-user"
+        echo "removed user $SYNC_USER"
+    fi
 }
