@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab's two hosts: Debian booted with systemd-nspawn (systemd as PID 1, real
 # sshd), each in its own network namespace on 10.77.0.0/24, reachable from this
-# machine and from each other. Host keys are made here before boot and pinned.
+# machine and from each other, and from nothing else. Host keys are made here before boot and pinned.
 #
 #   hosts.sh up                      build or reuse the root filesystem, boot both hosts
 #   hosts.sh down                    tear everything down (idempotent)
@@ -76,6 +76,10 @@ prepare_host() {
     rm -f "$dir/etc/systemd/system/multi-user.target.wants/systemd-networkd.service" \
         "$dir/etc/systemd/system/network-online.target.wants/systemd-networkd-wait-online.service"
     ln -sf /dev/null "$dir/etc/systemd/system/systemd-networkd-wait-online.service"
+    # The hosts reach the lab subnet only: no default route and no resolver, so
+    # a connector that looks for Cloudflare's edge fails at once, inside its host.
+    rm -f "$dir/etc/resolv.conf"
+    echo "nameserver 127.0.0.1" >"$dir/etc/resolv.conf"
     mkdir -p "$dir/opt/wirebot-lab"
     cp "$LAB_DIR"/standins/*.py "$dir/opt/wirebot-lab/" 2>/dev/null || true
 }
@@ -98,7 +102,6 @@ network_up() {
         ip -n "$ns" addr add "$addr/24" dev eth0
         ip -n "$ns" link set lo up
         ip -n "$ns" link set eth0 up
-        ip -n "$ns" route add default via "$BRIDGE_ADDR"
     done
 }
 
