@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { PrimarySettings } from "./config";
 import { FLIP_COMMAND } from "./host-agent";
@@ -36,8 +37,11 @@ export function primaryStack(settings: PrimarySettings): Record<string, unknown>
         [
             { path: "/etc/cloudflared", owner: "root", mode: "0755" },
             { path: "/etc/wirebot", owner: "root", mode: "0750" },
-            { path: config.paths.dataRoot, owner: "wirebot", mode: "0750" },
-            { path: config.paths.tenantsDir, owner: "wirebot", mode: "0750" },
+            ...[config.paths.dataRoot, config.paths.tenantsDir, ...config.paths.databases.map((db) => path.posix.dirname(db))].map((p) => ({
+                path: p,
+                owner: "wirebot",
+                mode: "0750",
+            })),
         ],
         timeout,
         {},

@@ -15,8 +15,9 @@ step_create() {
             echo "created user $user"
         fi
     done
-    # Each entry is path:owner:mode.
-    for entry in $DIRECTORIES; do
+    # Each entry is path:owner:mode. Parents first, so a listed directory is
+    # made with its own owner rather than as a root-owned step of a deeper one.
+    for entry in $(printf '%s' "$DIRECTORIES" | tr -s ' ' '\n' | awk -F: '{ print length($1), $0 }' | sort -n | cut -d' ' -f2-); do
         path=${entry%%:*}
         rest=${entry#*:}
         owner=${rest%%:*}
