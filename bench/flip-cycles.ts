@@ -1,10 +1,9 @@
-import { flipServing } from "../test/lab/converge";
 import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../test/lab/lab";
-import { Load, Sampler } from "../test/lab/runtime-harness";
+import { flipServing, Load, Sampler } from "../test/lab/runtime-harness";
 
-// The config-flip paths, measured on the lab: each host's serving step run the
-// way `pulumi up` runs it, the primary stack's before the standby stack's, under
-// the 50 events/s load. Lost events are acknowledged ids missing from the
+// The config-flip paths, measured on the lab: the active side set in each
+// stack's config and `pulumi up` of the primary stack before the standby stack,
+// under the 50 events/s load. Lost events are acknowledged ids missing from the
 // database of the side that serves afterwards.
 
 const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
@@ -13,7 +12,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface FlipMeasure {
     /** From the first `pulumi up` of the flip to the new side's connector up. */
     seconds: number;
-    /** Both stacks' serving steps, start to end. */
+    /** Both stacks' `pulumi up`, start to end. */
     stepsSeconds: number;
     acked: number;
     lost: number;

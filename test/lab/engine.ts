@@ -100,8 +100,9 @@ export function setConfig(env: LabEnv, stack: LabStack, key: string, value: stri
 }
 
 /** The lab's own address on its bridge, where the witness double listens. */
-const BRIDGE = "10.77.0.1";
-const WITNESS_PORT = 8399;
+export const BRIDGE = "10.77.0.1";
+/** Fixed, since the standby stack's config names it. */
+export const WITNESS_PORT = 8399;
 
 /** What the lab's stacks are set to beyond their fixed lab values. */
 export interface LabSettings {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR, HEARTBEAT_TOKEN } from "./converge";
+import { CONNECTOR } from "./engine";
 import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "./lab";
 import { Load, LOAD_PER_SECOND, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "./runtime-harness";
 import { sign } from "../../assets/agent/src/heartbeat";
@@ -54,6 +54,8 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
 
     it("rejects forged heartbeats and unauthenticated or replayed calls, on both agents", async () => {
         const standbyUrl = `http://${env.address.standby}:8300`;
+        // The token the standby stack generated, as the hosts hold it.
+        const HEARTBEAT_TOKEN = sshOk(env, "primary", "cat /etc/wirebot/heartbeat.token");
         const at = new Date().toISOString();
         const body = JSON.stringify({ host: "primary", role: "primary", sentAt: at, seq: 1, services: {} });
         const post = (url: string, headers: Record<string, string>, data = "{}") => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: data }).then((r) => r.status);

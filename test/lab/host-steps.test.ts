@@ -2,13 +2,14 @@ import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import { REPLICA_USER, REPLICATION_KEY_PATH } from "../../components/litestream-config";
 import { LITESTREAM_UNIT } from "../../components/replication-feeders";
-import { CONNECTOR, installLitestream, installServingUnits, PATHS, prepare, replication, restoreTooling, serving, SERVICES } from "./converge";
+import { CONNECTOR, PATHS, SERVICES } from "./engine";
 import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
+import { converge } from "./runtime-harness";
 
-// The host half of the program on real systemd hosts: the same step payloads the
-// program sends, run over SSH on two nspawn-booted Debian hosts. The Pulumi engine
-// does not drive these tests (see the README: the command provider cannot be built
-// here), so they check what the steps do to a host, not the engine's diffing.
+// The host half of the program on real systemd hosts: the stacks brought up by
+// the Pulumi engine on two nspawn-booted Debian hosts, then what that left on
+// each host: who serves, across a reboot; replication into the standby's
+// replica directory; the replication key's reach; restore; file modes.
 
 function unitState(env: LabEnv, host: LabHost, unit: string): string {
     const active = ssh(env, host, `systemctl is-active ${unit}`).stdout.trim();
@@ -39,49 +40,34 @@ function restoredIds(env: LabEnv, replica: string): string[] | undefined {
 describe("host steps on real systemd hosts", { timeout: 20 * 60_000 }, () => {
     let env: LabEnv;
 
-    before(() => {
+    before(async () => {
         hosts("up");
         env = labEnv();
+        await converge(env, 10, false);
     });
     after(() => {
         if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
     });
 
     it("serve on the active side only, and stay off after a reboot until told", async () => {
-        prepare(env, "standby");
-        installLitestream(env, "standby");
-        restoreTooling(env);
-        installServingUnits(env, "standby");
-
-        serving(env, "standby", true);
-        for (const unit of [...SERVICES.map((s) => s.unit), CONNECTOR]) assert.equal(unitState(env, "standby", unit), "active/enabled", unit);
-        const health = await waitFor("the scoreboard stand-in on the standby", () => {
-            const r = ssh(env, "standby", "curl -sf http://127.0.0.1:8100/health");
+        for (const unit of [...SERVICES.map((s) => s.unit), CONNECTOR]) {
+            assert.equal(unitState(env, "primary", unit).split("/")[1], "enabled", `${unit} on the primary`);
+            assert.equal(unitState(env, "standby", unit), "inactive/disabled", `${unit} on the standby`);
+        }
+        const health = await waitFor("the scoreboard stand-in on the primary", () => {
+            const r = ssh(env, "primary", "curl -sf http://127.0.0.1:8100/health");
             return r.status === 0 ? (JSON.parse(r.stdout) as { host: string }) : undefined;
         }, 10_000, 200);
-        assert.equal(health.host, "wb-standby");
-
-        serving(env, "standby", false);
-        for (const unit of [...SERVICES.map((s) => s.unit), CONNECTOR]) assert.equal(unitState(env, "standby", unit), "inactive/disabled", unit);
+        assert.equal(health.host, "wb-primary");
 
         hosts("poweroff", "standby");
         hosts("poweron", "standby");
-        assert.equal(unitState(env, "standby", CONNECTOR), "inactive/disabled", "a host that lost the active role does not reconnect on boot");
+        assert.equal(unitState(env, "standby", CONNECTOR), "inactive/disabled", "a host that is not the active side does not connect on boot");
         assert.equal(unitState(env, "standby", "wirebot-scoreboard.service"), "inactive/disabled");
     });
 
-    it("undo the serving step back to the units' prior state", () => {
-        serving(env, "standby", false, "delete");
-        assert.equal(unitState(env, "standby", CONNECTOR), "inactive/disabled");
-        assert.equal(ssh(env, "standby", "test -e /var/lib/wirebot-failover/prior-state").status, 1, "its bookkeeping is gone");
-    });
-
     it("replicate the primary's databases into the standby's replica directory, tenants included, within seconds", async () => {
-        prepare(env, "primary");
-        installLitestream(env, "primary");
-        installServingUnits(env, "primary");
-        serving(env, "primary", true);
-        replication(env);
+        await waitFor("Litestream on the primary", () => (unitState(env, "primary", LITESTREAM_UNIT) === "active/enabled" ? true : undefined), 20_000, 500);
         assert.equal(unitState(env, "primary", LITESTREAM_UNIT), "active/enabled");
         assert.match(sshOk(env, "standby", `cat ~${REPLICA_USER}/.ssh/authorized_keys`), /^restrict ssh-ed25519 /);
 

@@ -1,6 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { stepStdin } from "../../components/remote-step";
 
 export const HOSTS_SCRIPT = path.join(__dirname, "hosts.sh");
 export type LabHost = "primary" | "standby";
@@ -68,31 +67,6 @@ export function sshOk(env: LabEnv, host: LabHost, command: string, input?: strin
     const r = ssh(env, host, command, input);
     if (r.status !== 0) throw new Error(`${host}: '${command}' failed (${r.status}): ${r.stderr}${r.stdout}`);
     return r.stdout;
-}
-
-export function copyTo(env: LabEnv, host: LabHost, local: string, remote: string): void {
-    execFileSync("scp", [...sshArgs(env), "-q", local, `root@${env.address[host]}:${remote}`], { timeout: 120_000 });
-}
-
-/** Runs one of the program's host steps on a lab host, exactly as a host receives it. */
-export function step(env: LabEnv, host: LabHost, stepId: string, script: string, inputs: Record<string, string>, action: "create" | "delete" = "create", libraries: string[] = []): string {
-    const stdin = stepStdin(stepId, script, libraries, inputs);
-    return sshOk(env, host, `sh -s -- ${action}`, stdin);
-}
-
-/** A host step run without blocking the event loop; the result is returned, not thrown, so refusals can be read. */
-export function stepAsync(env: LabEnv, host: LabHost, stepId: string, script: string, inputs: Record<string, string>, libraries: string[] = []): Promise<Result> {
-    return sshAsync(env, host, "sh -s -- create", stepStdin(stepId, script, libraries, inputs), 10 * 60_000);
-}
-
-export function fileStep(env: LabEnv, host: LabHost, dest: string, content: string, mode: string, action: "create" | "delete" = "create"): string {
-    return step(env, host, `${host}-file${dest.replace(/[^A-Za-z0-9.]+/g, "-")}`, "install-file.sh", {
-        DEST: dest,
-        MODE: mode,
-        OWNER: "root",
-        GROUP: "root",
-        CONTENT_B64: Buffer.from(content).toString("base64"),
-    }, action);
 }
 
 export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number, everyMs = 100): Promise<T> {

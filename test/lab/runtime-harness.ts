@@ -1,15 +1,15 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
 import { startedFromShow } from "../../assets/agent/src/systemd";
-import { agentConfig, CONNECTOR, fileSync, installAgent, installLitestream, installServingUnits, prepare, replication, serving } from "./converge";
-import { fileStep, hosts, LabEnv, labEnv, LabHost, ssh, waitFor } from "./lab";
+import { BRIDGE, CONNECTOR, createStacks, LabStack, labSettings, setActiveSide, setConfig, STACKS, up, WITNESS_PORT } from "./engine";
+import { hosts, LabEnv, labEnv, LabHost, Result, ssh, waitFor } from "./lab";
 
 // What the lab's runtime tests and the benchmark share: a sampler of the
 // connectors on both hosts, a witness double that answers like the public
 // hostname through Cloudflare and takes the alert webhook's posts, and a
 // steady write load recording every acknowledged event.
 
-export const BRIDGE = "10.77.0.1";
+export { BRIDGE };
 export const LOAD_PER_SECOND = 50;
 const SAMPLE_EVERY_MS = 100;
 
@@ -84,7 +84,7 @@ export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promis
             res.writeHead(502).end();
         }
     });
-    return new Promise((resolve) => server.listen(0, BRIDGE, () => resolve(server)));
+    return new Promise((resolve) => server.listen(WITNESS_PORT, BRIDGE, () => resolve(server)));
 }
 
 export class Load {
@@ -139,32 +139,40 @@ export class Load {
 }
 
 
-const ALERT_WEBHOOK_FILE = "/etc/wirebot/alert-webhook.url";
-
-/** Both hosts as the two stacks leave them, the primary serving; the agents pointed at the witness double. */
-export async function converge(env: LabEnv, witnessServer: http.Server, heartbeatSeconds: number, autoActivate = true): Promise<void> {
-    const base = witnessBase(witnessServer);
-    for (const host of ["primary", "standby"] as const) {
-        prepare(env, host);
-        installLitestream(env, host);
-        installServingUnits(env, host);
-    }
-    serving(env, "primary", true);
-    serving(env, "standby", false);
-    replication(env);
-    fileSync(env);
-    setAgents(env, base, heartbeatSeconds, autoActivate);
+/** Both hosts as `pulumi up` of the primary, standby and tenant stacks leaves them, the primary serving. */
+export async function converge(env: LabEnv, heartbeatSeconds: number, autoActivate = true): Promise<Record<LabStack, number>> {
+    await createStacks(env, labSettings(heartbeatSeconds, autoActivate));
+    const ms: Partial<Record<LabStack, number>> = {};
+    for (const stack of STACKS) ms[stack] = await upOk(env, stack, `pulumi up -s ${stack}`);
+    return ms as Record<LabStack, number>;
 }
 
-export function witnessBase(witnessServer: http.Server): string {
-    return `http://${BRIDGE}:${(witnessServer.address() as { port: number }).port}`;
+/** `pulumi up` that must succeed; returns how long it took. */
+export async function upOk(env: LabEnv, stack: LabStack, what: string): Promise<number> {
+    const r = await up(env, stack);
+    if (r.status !== 0) throw new Error(`${what} failed:\n${r.stdout}${r.stderr}`);
+    process.stderr.write(`[engine] ${what}: ${(r.ms / 1000).toFixed(1)} s\n`);
+    return r.ms;
 }
 
-export function setAgents(env: LabEnv, witnessBase: string, heartbeatSeconds: number, autoActivate = true): void {
-    for (const host of ["primary", "standby"] as const) {
-        fileStep(env, host, ALERT_WEBHOOK_FILE, `${witnessBase}/alert`, "0600");
-        installAgent(env, host, { ...agentConfig(env, host, `${witnessBase}/`), heartbeatIntervalSeconds: heartbeatSeconds, autoActivate, alertWebhookUrlFile: ALERT_WEBHOOK_FILE });
-    }
+/** The agents' heartbeat and self-activation changed in the standby stack's config and converged. */
+export async function setAgents(env: LabEnv, heartbeatSeconds: number, autoActivate = true): Promise<void> {
+    await setConfig(env, "standby", "wirebot:agent.heartbeatIntervalSeconds", String(heartbeatSeconds));
+    await setConfig(env, "standby", "wirebot:agent.autoActivate", String(autoActivate));
+    await upOk(env, "standby", `pulumi up -s standby (heartbeat ${heartbeatSeconds} s, autoActivate ${autoActivate})`);
+}
+
+/**
+ * A config flip as the runbook runs it: the host's stack set to the new active
+ * side, then `pulumi up` of that stack, without blocking so the load and the
+ * sampler go on. A refusal comes back as a non-zero status with its message in
+ * the engine's output.
+ */
+export async function flipServing(env: LabEnv, host: LabHost, on: boolean): Promise<Result> {
+    const other: LabHost = host === "primary" ? "standby" : "primary";
+    await setActiveSide(env, host, on ? host : other);
+    const r = await up(env, host);
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export async function firstHeartbeat(env: LabEnv): Promise<void> {
@@ -174,6 +182,8 @@ export async function firstHeartbeat(env: LabEnv): Promise<void> {
 /** Both hosts booted and converged, the sampler and the witness running, the primary serving. */
 export interface RuntimeLab {
     env: LabEnv;
+    /** The first `pulumi up` of each stack on the fresh hosts, in ms. */
+    convergeMs: Record<LabStack, number>;
     sampler: Sampler;
     witnessServer: http.Server;
 }
@@ -183,10 +193,10 @@ export async function startRuntimeLab(alerts: string[], heartbeatSeconds: number
     const env = labEnv();
     const sampler = new Sampler(env);
     const witnessServer = await witness(env, sampler, alerts);
-    await converge(env, witnessServer, heartbeatSeconds, autoActivate);
+    const convergeMs = await converge(env, heartbeatSeconds, autoActivate);
     await firstHeartbeat(env);
     await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
-    return { env, sampler, witnessServer };
+    return { env, convergeMs, sampler, witnessServer };
 }
 
 /** Stops the sampler and the witness; the hosts go down unless WIREBOT_LAB_KEEP is set. */
