@@ -242,8 +242,10 @@ const agent = z
         },
     });
 
+// The smallest x86 type in Ashburn: creatable there (Hetzner's ARM types are
+// EU-only) and amd64 like most primaries, so binaries can be synced as they are.
 const hetzner = z.strictObject({
-    serverType: z.string().regex(/^[a-z]+[0-9]+$/, "must be a Hetzner server type such as cax11 or cx22").default("cax11"),
+    serverType: z.string().regex(/^[a-z]+[0-9]+$/, "must be a Hetzner server type such as cpx11 or cax11").default("cpx11"),
     location: z.string().regex(/^[a-z]{3}[0-9]?$/, "must be a Hetzner location such as ash, hil, fsn1 or nbg1").default("ash"),
     image: z.string().min(1).default("debian-12"),
     name: z.string().regex(/^[a-z0-9-]{1,63}$/, "must be a server name such as wirebot-standby").default("wirebot-standby"),

@@ -314,7 +314,7 @@ function standbyArchitecture(config: StandbyConfig, problems: string[]): Archite
     if (config.standby.provider === "existing") return config.standby.existing.arch;
     const arch = architectureOfServerType(config.standby.hetzner.serverType);
     if (!arch) {
-        problems.push(`${NAMESPACE}:standby.hetzner.serverType: bad value "${config.standby.hetzner.serverType}": unknown server family; use a cax (arm64) or cx/cpx/ccx (amd64) type such as cax11`);
+        problems.push(`${NAMESPACE}:standby.hetzner.serverType: bad value "${config.standby.hetzner.serverType}": unknown server family; use a cx/cpx/ccx (amd64) type, or a cax (arm64) type in an EU location; fix with: pulumi config set --path ${NAMESPACE}:standby.hetzner.serverType cpx11`);
     }
     return arch;
 }

@@ -165,7 +165,7 @@ const cases: BadInput[] = [
     },
     {
         name: "CAX (arm64) server with only amd64 binaries",
-        options: standbyOptions({ binaries: { litestream: { amd64: { path: amd64Binary } }, cloudflared: { amd64: { path: amd64Binary } } } }),
+        options: standbyOptions({ standby: hetzner({ serverType: "cax11", location: "fsn1" }), binaries: { litestream: { amd64: { path: amd64Binary } }, cloudflared: { amd64: { path: amd64Binary } } } }),
         expect: [
             /wirebot:binaries\.cloudflared\.arm64: missing; the standby runs arm64 and needs a cloudflared built for it/,
             /wirebot:binaries\.litestream\.arm64: missing; the standby runs arm64/,
@@ -174,6 +174,7 @@ const cases: BadInput[] = [
     {
         name: "arm64 standby given an amd64 URL",
         options: standbyOptions({
+            standby: hetzner({ serverType: "cax11", location: "fsn1" }),
             binaries: {
                 litestream: { amd64: { path: amd64Binary }, arm64: { path: arm64Binary } },
                 cloudflared: { arm64: { url: "https://example.com/cloudflared-linux-amd64", sha256: "a".repeat(64) } },
@@ -184,7 +185,7 @@ const cases: BadInput[] = [
     {
         name: "unknown Hetzner server family",
         options: standbyOptions({ standby: hetzner({ serverType: "xyz1" }) }),
-        expect: [/wirebot:standby\.hetzner\.serverType: bad value "xyz1": unknown server family; use a cax \(arm64\) or cx\/cpx\/ccx \(amd64\)/],
+        expect: [/wirebot:standby\.hetzner\.serverType: bad value "xyz1": unknown server family; use a cx\/cpx\/ccx \(amd64\) type, or a cax \(arm64\) type in an EU location; fix with: pulumi config set --path wirebot:standby\.hetzner\.serverType cpx11/],
     },
     {
         name: "bad admin CIDR",
