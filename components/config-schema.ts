@@ -89,7 +89,7 @@ const service = z.strictObject({
 });
 export type ServiceConfig = z.infer<typeof service>;
 
-export const SERVICE_DEFAULTS: Record<ServiceName, ServiceConfig & { unit: string; enabled: boolean }> = {
+export const SERVICE_DEFAULTS: Record<ServiceName, ServiceConfig & { unit: string; enabled: boolean; port: number }> = {
     gateway: { unit: "openclaw-gateway", enabled: true, execStart: "/usr/bin/openclaw gateway --port 18789", user: "wirebot", port: 18789 },
     scoreboard: { unit: "wirebot-scoreboard", enabled: true, execStart: "/data/wirebot/bin/wirebot-scoreboard", user: "wirebot", port: 8100 },
     mem0: { unit: "mem0-wirebot", enabled: false, execStart: "/usr/bin/python3 /data/wirebot/mem0/mem0-server.py", user: "wirebot", port: 8200 },

@@ -13,6 +13,7 @@ import {
     TunnelCredentials,
 } from "./config-schema";
 import { architectureOfServerType, elfArchitecture } from "./architecture";
+import { resolveServices, ServiceSpec } from "./service-units";
 
 export const NAMESPACE = "wirebot";
 
@@ -24,6 +25,8 @@ export type TenantConfig = z.infer<typeof tenantSchema>;
 export interface PrimarySettings {
     role: "primary";
     config: PrimaryConfig;
+    /** The enabled services with the operator's overrides: what the units run and the tunnel routes to. */
+    services: ServiceSpec[];
     primarySshKey: pulumi.Output<string>;
     /** Present when the tunnel is adopted. */
     tunnelCredentials?: pulumi.Output<TunnelCredentials>;
@@ -108,6 +111,8 @@ function loadPrimary(raw: RawConfig, problems: string[]): PrimarySettings | unde
     if (!config) return undefined;
     checkDuplicateHostnames([...config.routes.map((r) => r.hostname), ...config.tenantHostnames], "routes/tenantHostnames", problems);
     checkPaths(config.paths, problems);
+    const services = resolveServices(config.services);
+    checkRoutedServices(config, services, problems);
     checkBinary(config.binaries.cloudflared, "cloudflared", config.primary.arch, "the primary", problems);
     let credentials: pulumi.Output<TunnelCredentials> | undefined;
     if (config.tunnel.mode === "adopt") {
@@ -121,7 +126,7 @@ function loadPrimary(raw: RawConfig, problems: string[]): PrimarySettings | unde
         }
     }
     if (problems.length > 0 || !primarySshKey) return undefined;
-    return { role: "primary", config, primarySshKey, tunnelCredentials: credentials };
+    return { role: "primary", config, services, primarySshKey, tunnelCredentials: credentials };
 }
 
 function loadStandby(raw: RawConfig, problems: string[]): StandbySettings | undefined {
@@ -302,6 +307,19 @@ function checkPaths(paths: PathsConfig, problems: string[]): void {
             problems.push(`${key}.replicaDir: bad value "${paths.replicaDir}": it overlaps the live path ${live}; a replica must never share a path with a live database. Use a separate directory such as /var/lib/wirebot/replica`);
             break;
         }
+    }
+}
+
+/** The tunnel routes each hostname to its service's port: a disabled service has none. */
+function checkRoutedServices(config: PrimaryConfig, services: ServiceSpec[], problems: string[]): void {
+    const enabled = new Set(services.map((s) => s.name));
+    const enable = (name: string) => `pulumi config set --path ${NAMESPACE}:services.${name}.enabled true`;
+    config.routes.forEach((route, i) => {
+        if (enabled.has(route.service)) return;
+        problems.push(`${NAMESPACE}:routes[${i}].service: bad value "${route.service}": services.${route.service} is disabled, so ${route.hostname} would reach nothing; fix with: ${enable(route.service)}, or route the hostname to an enabled service`);
+    });
+    if (config.tenantHostnames.length > 0 && !enabled.has("gateway")) {
+        problems.push(`${NAMESPACE}:tenantHostnames: bad value ${JSON.stringify(config.tenantHostnames)}: client hostnames are routed to the gateway, and services.gateway is disabled; fix with: ${enable("gateway")}`);
     }
 }
 

@@ -139,6 +139,19 @@ const cases: BadInput[] = [
         expect: [/wirebot:tunnel\.zoneId: missing while manageDns is true/],
     },
     {
+        name: "hostnames routed to a disabled service",
+        options: primaryOptions({ services: { scoreboard: { enabled: false } } }),
+        expect: [
+            /wirebot:routes\[1\]\.service: bad value "scoreboard": services\.scoreboard is disabled, so wins\.wirebot\.chat would reach nothing; fix with: pulumi config set --path wirebot:services\.scoreboard\.enabled true/,
+            /wirebot:routes\[2\]\.service: bad value "scoreboard": services\.scoreboard is disabled, so api\.wirebot\.chat would reach nothing/,
+        ],
+    },
+    {
+        name: "client hostnames while the gateway is disabled",
+        options: primaryOptions({ services: { gateway: { enabled: false } }, routes: [{ hostname: "wins.wirebot.chat", service: "scoreboard" }] }),
+        expect: [/wirebot:tenantHostnames: bad value \["ai\.clientbiz\.com"\]: client hostnames are routed to the gateway, and services\.gateway is disabled; fix with: pulumi config set --path wirebot:services\.gateway\.enabled true/],
+    },
+    {
         name: "misspelt key",
         options: adoptedPrimaryOptions({ primary: host({ hostkey: "x" }) }),
         expect: [/wirebot:primary: unknown key\(s\) hostkey; remove them or check the spelling/],

@@ -133,6 +133,11 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     };
 }
 
+/** The content a host-file step writes, decoded from its script's input. */
+export function fileContent(run: ProgramRun, name: string): string {
+    return Buffer.from(/^CONTENT_B64='([^']*)'$/m.exec(run.byName(name).inputs.stdin)![1], "base64").toString();
+}
+
 function fullKey(key: string): string {
     return key.includes(":") ? key : `wirebot:${key}`;
 }

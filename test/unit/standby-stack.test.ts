@@ -2,11 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
 import { fileSyncPaths } from "../../components/file-sync";
-import { FILE_SYNC_PUBLIC_KEY, ProgramRun, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
-
-function fileContent(run: ProgramRun, name: string): string {
-    return Buffer.from(/^CONTENT_B64='([^']*)'$/m.exec(run.byName(name).inputs.stdin)![1], "base64").toString();
-}
+import { FILE_SYNC_PUBLIC_KEY, fileContent, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
 const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
 
