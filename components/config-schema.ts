@@ -89,12 +89,21 @@ const service = z.strictObject({
 });
 export type ServiceConfig = z.infer<typeof service>;
 
-export const SERVICE_DEFAULTS: Record<ServiceName, ServiceConfig & { unit: string; enabled: boolean; port: number }> = {
-    gateway: { unit: "openclaw-gateway", enabled: true, execStart: "/usr/bin/openclaw gateway --port 18789", user: "wirebot", port: 18789 },
-    scoreboard: { unit: "wirebot-scoreboard", enabled: true, execStart: "/data/wirebot/bin/wirebot-scoreboard", user: "wirebot", port: 8100 },
-    mem0: { unit: "mem0-wirebot", enabled: false, execStart: "/usr/bin/python3 /data/wirebot/mem0/mem0-server.py", user: "wirebot", port: 8200 },
-    "memory-syncd": { unit: "wirebot-memory-syncd", enabled: false, execStart: "/data/wirebot/bin/wirebot-memory-syncd", user: "wirebot", port: 8201 },
-    letta: { unit: "letta-wirebot", enabled: false, execStart: "/usr/bin/podman start --attach letta-wirebot", user: "root", port: 8283 },
+export interface ServiceDefaults {
+    unit: string;
+    enabled: boolean;
+    /** Made from the configured port, so a program that takes its port on the command line listens where the tunnel and the drill go. */
+    execStart: (port: number) => string;
+    user: string;
+    port: number;
+}
+
+export const SERVICE_DEFAULTS: Record<ServiceName, ServiceDefaults> = {
+    gateway: { unit: "openclaw-gateway", enabled: true, execStart: (port) => `/usr/bin/openclaw gateway --port ${port}`, user: "wirebot", port: 18789 },
+    scoreboard: { unit: "wirebot-scoreboard", enabled: true, execStart: () => "/data/wirebot/bin/wirebot-scoreboard", user: "wirebot", port: 8100 },
+    mem0: { unit: "mem0-wirebot", enabled: false, execStart: () => "/usr/bin/python3 /data/wirebot/mem0/mem0-server.py", user: "wirebot", port: 8200 },
+    "memory-syncd": { unit: "wirebot-memory-syncd", enabled: false, execStart: () => "/data/wirebot/bin/wirebot-memory-syncd", user: "wirebot", port: 8201 },
+    letta: { unit: "letta-wirebot", enabled: false, execStart: () => "/usr/bin/podman start --attach letta-wirebot", user: "root", port: 8283 },
 };
 
 const services = z

@@ -113,6 +113,7 @@ function loadPrimary(raw: RawConfig, problems: string[]): PrimarySettings | unde
     checkPaths(config.paths, problems);
     const services = resolveServices(config.services);
     checkRoutedServices(config, services, problems);
+    checkListeningPorts(services, problems);
     checkBinary(config.binaries.cloudflared, "cloudflared", config.primary.arch, "the primary", problems);
     let credentials: pulumi.Output<TunnelCredentials> | undefined;
     if (config.tunnel.mode === "adopt") {
@@ -320,6 +321,15 @@ function checkRoutedServices(config: PrimaryConfig, services: ServiceSpec[], pro
     });
     if (config.tenantHostnames.length > 0 && !enabled.has("gateway")) {
         problems.push(`${NAMESPACE}:tenantHostnames: bad value ${JSON.stringify(config.tenantHostnames)}: client hostnames are routed to the gateway, and services.gateway is disabled; fix with: ${enable("gateway")}`);
+    }
+}
+
+/** A command line that names its own port must name the configured one: the tunnel and the drill go there. */
+function checkListeningPorts(services: ServiceSpec[], problems: string[]): void {
+    for (const service of services) {
+        const listens = /--port[= ]([0-9]+)\b/.exec(service.execStart)?.[1];
+        if (listens === undefined || Number(listens) === service.port) continue;
+        problems.push(`${NAMESPACE}:services.${service.name}.execStart: bad value "${service.execStart}": it listens on port ${listens}, but services.${service.name}.port is ${service.port}, where the tunnel and the fire drill go; fix with: pulumi config set --path ${NAMESPACE}:services.${service.name}.port ${listens}`);
     }
 }
 

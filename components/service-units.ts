@@ -17,9 +17,18 @@ export interface UnitFile {
 /** The services the hub runs: 001's default set, with the operator's overrides. */
 export function resolveServices(overrides: Record<string, Partial<ServiceConfig>>): ServiceSpec[] {
     return SERVICE_NAMES.map((name) => {
-        const { unit, enabled, ...defaults } = SERVICE_DEFAULTS[name];
+        const { unit, enabled, execStart, ...defaults } = SERVICE_DEFAULTS[name];
         const override = overrides[name] ?? {};
-        return { ...defaults, ...override, port: override.port ?? defaults.port, enabled: override.enabled ?? enabled, name, unit: `${unit}.service` };
+        const port = override.port ?? defaults.port;
+        return {
+            ...defaults,
+            ...override,
+            port,
+            execStart: override.execStart ?? execStart(port),
+            enabled: override.enabled ?? enabled,
+            name,
+            unit: `${unit}.service`,
+        };
     }).filter((s) => s.enabled);
 }
 

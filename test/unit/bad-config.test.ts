@@ -152,6 +152,11 @@ const cases: BadInput[] = [
         expect: [/wirebot:tenantHostnames: bad value \["ai\.clientbiz\.com"\]: client hostnames are routed to the gateway, and services\.gateway is disabled; fix with: pulumi config set --path wirebot:services\.gateway\.enabled true/],
     },
     {
+        name: "gateway command line listening on another port than configured",
+        options: primaryOptions({ services: { gateway: { port: 18800, execStart: "/usr/bin/openclaw gateway --port 18789" } } }),
+        expect: [/wirebot:services\.gateway\.execStart: bad value "\/usr\/bin\/openclaw gateway --port 18789": it listens on port 18789, but services\.gateway\.port is 18800, where the tunnel and the fire drill go; fix with: pulumi config set --path wirebot:services\.gateway\.port 18789/],
+    },
+    {
         name: "misspelt key",
         options: adoptedPrimaryOptions({ primary: host({ hostkey: "x" }) }),
         expect: [/wirebot:primary: unknown key\(s\) hostkey; remove them or check the spelling/],

@@ -48,7 +48,9 @@ describe("primary stack", () => {
         const local = String(primary.outputs.cloudflaredConfig);
         assert.deepEqual(JSON.parse(local.slice(local.indexOf("{"))).ingress, expected);
 
-        assert.match(fileContent(primary, "primary-file-etc-systemd-system-openclaw-gateway.service"), /^Description=Wirebot gateway \(:18800\)$/m);
+        const gateway = fileContent(primary, "primary-file-etc-systemd-system-openclaw-gateway.service");
+        assert.match(gateway, /^ExecStart=\/usr\/bin\/openclaw gateway --port 18800$/m);
+        assert.match(gateway, /^Description=Wirebot gateway \(:18800\)$/m);
         assert.match(fileContent(primary, "primary-file-etc-systemd-system-wirebot-scoreboard.service"), /^Description=Wirebot scoreboard \(:8111\)$/m);
 
         const options = existingStandbyOptions();
@@ -61,6 +63,7 @@ describe("primary stack", () => {
         ]);
         assert.equal(probes.chat.url, "http://127.0.0.1:18800/v1/chat/completions");
         assert.equal(probes.event.url, "http://127.0.0.1:8111/v1/events");
+        assert.match(fileContent(standby, "standby-file-etc-systemd-system-openclaw-gateway.service"), /^ExecStart=\/usr\/bin\/openclaw gateway --port 18800$/m);
     });
 
     it("adopts an existing tunnel from its credentials, rendering ingress into the local connector config", async () => {
