@@ -5,6 +5,7 @@ import {
     Architecture,
     BinariesPerArchitecture,
     BinarySource,
+    DrillConfig,
     PathsConfig,
     primarySchema,
     standbySchema,
@@ -347,11 +348,25 @@ function standbyArchitecture(config: StandbyConfig, problems: string[]): Archite
     return arch;
 }
 
-/** The standby stack learns the primary's architecture from the primary stack, so this runs once that is read. */
-export function checkPrimaryLitestream(config: StandbyConfig, primaryArch: Architecture): void {
+/** The standby stack learns the primary's architecture and paths from the primary stack, so this runs once they are read. */
+export function checkAgainstPrimary(config: StandbyConfig, primaryArch: Architecture, paths: PathsConfig): void {
     const problems: string[] = [];
     checkBinary(config.binaries.litestream, "litestream", primaryArch, "the primary", problems);
+    checkDrillDatabase(config.agent.drill, paths, problems);
     if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** The drill finds its event on the standby after a takeover, so it must go to a database that is replicated. */
+function checkDrillDatabase(drill: DrillConfig, paths: PathsConfig, problems: string[]): void {
+    if (!drill.event) return;
+    const { database } = drill.event;
+    if (paths.databases.includes(database) || isWithin(database, paths.tenantsDir)) return;
+    const key = `${NAMESPACE}:agent.drill.event.database`;
+    problems.push(
+        `${key}: bad value "${database}": the primary stack does not replicate it (paths.databases: ${paths.databases.join(", ")}; tenantsDir: ${paths.tenantsDir}), ` +
+            `so the drill could never find its event on the standby; fix with: pulumi config set --path ${key} <the scoreboard's database from paths.databases>, ` +
+            `or pulumi config set --path ${NAMESPACE}:agent.drill.event false`,
+    );
 }
 
 function checkBinary(

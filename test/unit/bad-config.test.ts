@@ -246,6 +246,14 @@ const cases: BadInput[] = [
         expect: [/wirebot:alertWebhookUrl: bad value \[secret\]: must be an http\(s\) webhook URL/],
     },
     {
+        name: "drill event in a database the primary does not replicate",
+        options: existingStandbyOptions({ agent: { drill: { event: { database: "/srv/scoreboard/events.db" } } } }),
+        expect: [
+            /wirebot:agent\.drill\.event\.database: bad value "\/srv\/scoreboard\/events\.db": the primary stack does not replicate it \(paths\.databases: .*\/data\/wirebot\/scoreboard\/events\.db.*; tenantsDir: \/data\/wirebot\/scoreboard\/tenants\)/,
+            /fix with: pulumi config set --path wirebot:agent\.drill\.event\.database <the scoreboard's database from paths\.databases>, or pulumi config set --path wirebot:agent\.drill\.event false/,
+        ],
+    },
+    {
         name: "Litestream sync interval without a unit",
         options: existingStandbyOptions({ litestream: { syncInterval: "1" } }),
         expect: [/wirebot:litestream\.syncInterval: bad value "1": must be a duration such as 1s/],
