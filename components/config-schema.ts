@@ -166,9 +166,10 @@ const paths = z
             ]),
         tenantsDir: absolutePath.default("/data/wirebot/scoreboard/tenants"),
         replicaDir: absolutePath.default("/var/lib/wirebot/replica"),
+        /** The workspace is synced whether listed or not, so the default leaves it out. */
         fileSync: z
             .array(absolutePath)
-            .default(["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"]),
+            .default(["/data/wirebot/users/verious", "/data/wirebot/discovery", "/run/wirebot"]),
         /** Synced only when both hosts share an architecture: a binary for the other one would not run. */
         binaries: absolutePath.default("/data/wirebot/bin"),
     })
@@ -182,7 +183,7 @@ const paths = z
         ],
         tenantsDir: "/data/wirebot/scoreboard/tenants",
         replicaDir: "/var/lib/wirebot/replica",
-        fileSync: ["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"],
+        fileSync: ["/data/wirebot/users/verious", "/data/wirebot/discovery", "/run/wirebot"],
         binaries: "/data/wirebot/bin",
     });
 

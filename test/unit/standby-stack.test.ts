@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
+import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
 import { fileSyncPaths } from "../../components/file-sync";
 import { FILE_SYNC_PUBLIC_KEY, fileContent, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
@@ -161,11 +161,24 @@ describe("standby stack on an existing host", () => {
     });
 
     it("leaves the binaries out when the hosts' architectures differ", () => {
-        const paths = { fileSync: ["/home/wirebot/clawd"], binaries: "/data/wirebot/bin" } as Parameters<typeof fileSyncPaths>[0];
-        assert.deepEqual(fileSyncPaths(paths, "amd64", "arm64"), ["/home/wirebot/clawd"]);
-        assert.deepEqual(fileSyncPaths(paths, "arm64", "arm64"), ["/home/wirebot/clawd", "/data/wirebot/bin"]);
+        const paths = { fileSync: ["/data/wirebot/discovery"], workspace: "/home/wirebot/clawd", binaries: "/data/wirebot/bin" } as Parameters<typeof fileSyncPaths>[0];
+        assert.deepEqual(fileSyncPaths(paths, "amd64", "arm64"), ["/data/wirebot/discovery", "/home/wirebot/clawd"]);
+        assert.deepEqual(fileSyncPaths(paths, "arm64", "arm64"), ["/data/wirebot/discovery", "/home/wirebot/clawd", "/data/wirebot/bin"]);
         // A primary stack from before the binaries path existed has none in its outputs.
-        assert.deepEqual(fileSyncPaths({ fileSync: ["/home/wirebot/clawd"] } as typeof paths, "arm64", "arm64"), ["/home/wirebot/clawd"]);
+        assert.deepEqual(fileSyncPaths({ ...paths, binaries: undefined } as unknown as typeof paths, "arm64", "arm64"), ["/data/wirebot/discovery", "/home/wirebot/clawd"]);
+    });
+
+    it("syncs the workspace the primary stack configures, even when fileSync does not list it", async () => {
+        const options = existingStandbyOptions();
+        const primary = options.stackOutputs!["organization/wirebot-failover/primary"] as typeof PRIMARY_OUTPUTS;
+        options.stackOutputs!["organization/wirebot-failover/primary"] = {
+            ...primary,
+            paths: { ...primary.paths, workspace: "/srv/clawd", fileSync: ["/data/wirebot/users/verious"] },
+        };
+        const run = await runProgram(options);
+        const list = fileContent(run, "primary-file-etc-wirebot-file-sync.list").split("\n").filter((l) => l.startsWith("/"));
+        assert.deepEqual(list, ["/data/wirebot/users/verious", "/srv/clawd", "/data/wirebot/bin"]);
+        assert.equal(fileContent(run, "standby-file-etc-wirebot-file-sync.list"), fileContent(run, "primary-file-etc-wirebot-file-sync.list"));
     });
 
     it("schedules the fire drill on the primary and gives both agents the drill's checks", async () => {
