@@ -89,12 +89,21 @@ const service = z.strictObject({
 });
 export type ServiceConfig = z.infer<typeof service>;
 
-export const SERVICE_DEFAULTS: Record<ServiceName, ServiceConfig & { unit: string; enabled: boolean }> = {
-    gateway: { unit: "openclaw-gateway", enabled: true, execStart: "/usr/bin/openclaw gateway --port 18789", user: "wirebot", port: 18789 },
-    scoreboard: { unit: "wirebot-scoreboard", enabled: true, execStart: "/data/wirebot/bin/wirebot-scoreboard", user: "wirebot", port: 8100 },
-    mem0: { unit: "mem0-wirebot", enabled: false, execStart: "/usr/bin/python3 /data/wirebot/mem0/mem0-server.py", user: "wirebot", port: 8200 },
-    "memory-syncd": { unit: "wirebot-memory-syncd", enabled: false, execStart: "/data/wirebot/bin/wirebot-memory-syncd", user: "wirebot", port: 8201 },
-    letta: { unit: "letta-wirebot", enabled: false, execStart: "/usr/bin/podman start --attach letta-wirebot", user: "root", port: 8283 },
+export interface ServiceDefaults {
+    unit: string;
+    enabled: boolean;
+    /** Made from the configured port, so a program that takes its port on the command line listens where the tunnel and the drill go. */
+    execStart: (port: number) => string;
+    user: string;
+    port: number;
+}
+
+export const SERVICE_DEFAULTS: Record<ServiceName, ServiceDefaults> = {
+    gateway: { unit: "openclaw-gateway", enabled: true, execStart: (port) => `/usr/bin/openclaw gateway --port ${port}`, user: "wirebot", port: 18789 },
+    scoreboard: { unit: "wirebot-scoreboard", enabled: true, execStart: () => "/data/wirebot/bin/wirebot-scoreboard", user: "wirebot", port: 8100 },
+    mem0: { unit: "mem0-wirebot", enabled: false, execStart: () => "/usr/bin/python3 /data/wirebot/mem0/mem0-server.py", user: "wirebot", port: 8200 },
+    "memory-syncd": { unit: "wirebot-memory-syncd", enabled: false, execStart: () => "/data/wirebot/bin/wirebot-memory-syncd", user: "wirebot", port: 8201 },
+    letta: { unit: "letta-wirebot", enabled: false, execStart: () => "/usr/bin/podman start --attach letta-wirebot", user: "root", port: 8283 },
 };
 
 const services = z
@@ -157,9 +166,10 @@ const paths = z
             ]),
         tenantsDir: absolutePath.default("/data/wirebot/scoreboard/tenants"),
         replicaDir: absolutePath.default("/var/lib/wirebot/replica"),
+        /** The workspace is synced whether listed or not, so the default leaves it out. */
         fileSync: z
             .array(absolutePath)
-            .default(["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"]),
+            .default(["/data/wirebot/users/verious", "/data/wirebot/discovery", "/run/wirebot"]),
         /** Synced only when both hosts share an architecture: a binary for the other one would not run. */
         binaries: absolutePath.default("/data/wirebot/bin"),
     })
@@ -173,7 +183,7 @@ const paths = z
         ],
         tenantsDir: "/data/wirebot/scoreboard/tenants",
         replicaDir: "/var/lib/wirebot/replica",
-        fileSync: ["/data/wirebot/users/verious", "/home/wirebot/clawd", "/data/wirebot/discovery", "/run/wirebot"],
+        fileSync: ["/data/wirebot/users/verious", "/data/wirebot/discovery", "/run/wirebot"],
         binaries: "/data/wirebot/bin",
     });
 
@@ -242,8 +252,10 @@ const agent = z
         },
     });
 
+// The smallest x86 type in Ashburn: creatable there (Hetzner's ARM types are
+// EU-only) and amd64 like most primaries, so binaries can be synced as they are.
 const hetzner = z.strictObject({
-    serverType: z.string().regex(/^[a-z]+[0-9]+$/, "must be a Hetzner server type such as cax11 or cx22").default("cax11"),
+    serverType: z.string().regex(/^[a-z]+[0-9]+$/, "must be a Hetzner server type such as cpx11 or cax11").default("cpx11"),
     location: z.string().regex(/^[a-z]{3}[0-9]?$/, "must be a Hetzner location such as ash, hil, fsn1 or nbg1").default("ash"),
     image: z.string().min(1).default("debian-12"),
     name: z.string().regex(/^[a-z0-9-]{1,63}$/, "must be a server name such as wirebot-standby").default("wirebot-standby"),

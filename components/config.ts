@@ -5,6 +5,7 @@ import {
     Architecture,
     BinariesPerArchitecture,
     BinarySource,
+    DrillConfig,
     PathsConfig,
     primarySchema,
     standbySchema,
@@ -13,6 +14,7 @@ import {
     TunnelCredentials,
 } from "./config-schema";
 import { architectureOfServerType, elfArchitecture } from "./architecture";
+import { resolveServices, ServiceSpec } from "./service-units";
 
 export const NAMESPACE = "wirebot";
 
@@ -24,6 +26,8 @@ export type TenantConfig = z.infer<typeof tenantSchema>;
 export interface PrimarySettings {
     role: "primary";
     config: PrimaryConfig;
+    /** The enabled services with the operator's overrides: what the units run and the tunnel routes to. */
+    services: ServiceSpec[];
     primarySshKey: pulumi.Output<string>;
     /** Present when the tunnel is adopted. */
     tunnelCredentials?: pulumi.Output<TunnelCredentials>;
@@ -108,6 +112,9 @@ function loadPrimary(raw: RawConfig, problems: string[]): PrimarySettings | unde
     if (!config) return undefined;
     checkDuplicateHostnames([...config.routes.map((r) => r.hostname), ...config.tenantHostnames], "routes/tenantHostnames", problems);
     checkPaths(config.paths, problems);
+    const services = resolveServices(config.services);
+    checkRoutedServices(config, services, problems);
+    checkListeningPorts(services, problems);
     checkBinary(config.binaries.cloudflared, "cloudflared", config.primary.arch, "the primary", problems);
     let credentials: pulumi.Output<TunnelCredentials> | undefined;
     if (config.tunnel.mode === "adopt") {
@@ -121,7 +128,7 @@ function loadPrimary(raw: RawConfig, problems: string[]): PrimarySettings | unde
         }
     }
     if (problems.length > 0 || !primarySshKey) return undefined;
-    return { role: "primary", config, primarySshKey, tunnelCredentials: credentials };
+    return { role: "primary", config, services, primarySshKey, tunnelCredentials: credentials };
 }
 
 function loadStandby(raw: RawConfig, problems: string[]): StandbySettings | undefined {
@@ -305,6 +312,28 @@ function checkPaths(paths: PathsConfig, problems: string[]): void {
     }
 }
 
+/** The tunnel routes each hostname to its service's port: a disabled service has none. */
+function checkRoutedServices(config: PrimaryConfig, services: ServiceSpec[], problems: string[]): void {
+    const enabled = new Set(services.map((s) => s.name));
+    const enable = (name: string) => `pulumi config set --path ${NAMESPACE}:services.${name}.enabled true`;
+    config.routes.forEach((route, i) => {
+        if (enabled.has(route.service)) return;
+        problems.push(`${NAMESPACE}:routes[${i}].service: bad value "${route.service}": services.${route.service} is disabled, so ${route.hostname} would reach nothing; fix with: ${enable(route.service)}, or route the hostname to an enabled service`);
+    });
+    if (config.tenantHostnames.length > 0 && !enabled.has("gateway")) {
+        problems.push(`${NAMESPACE}:tenantHostnames: bad value ${JSON.stringify(config.tenantHostnames)}: client hostnames are routed to the gateway, and services.gateway is disabled; fix with: ${enable("gateway")}`);
+    }
+}
+
+/** A command line that names its own port must name the configured one: the tunnel and the drill go there. */
+function checkListeningPorts(services: ServiceSpec[], problems: string[]): void {
+    for (const service of services) {
+        const listens = /--port[= ]([0-9]+)\b/.exec(service.execStart)?.[1];
+        if (listens === undefined || Number(listens) === service.port) continue;
+        problems.push(`${NAMESPACE}:services.${service.name}.execStart: bad value "${service.execStart}": it listens on port ${listens}, but services.${service.name}.port is ${service.port}, where the tunnel and the fire drill go; fix with: pulumi config set --path ${NAMESPACE}:services.${service.name}.port ${listens}`);
+    }
+}
+
 function isWithin(child: string, parent: string): boolean {
     const p = parent.endsWith("/") ? parent : parent + "/";
     return child === parent || child.startsWith(p);
@@ -314,16 +343,30 @@ function standbyArchitecture(config: StandbyConfig, problems: string[]): Archite
     if (config.standby.provider === "existing") return config.standby.existing.arch;
     const arch = architectureOfServerType(config.standby.hetzner.serverType);
     if (!arch) {
-        problems.push(`${NAMESPACE}:standby.hetzner.serverType: bad value "${config.standby.hetzner.serverType}": unknown server family; use a cax (arm64) or cx/cpx/ccx (amd64) type such as cax11`);
+        problems.push(`${NAMESPACE}:standby.hetzner.serverType: bad value "${config.standby.hetzner.serverType}": unknown server family; use a cx/cpx/ccx (amd64) type, or a cax (arm64) type in an EU location; fix with: pulumi config set --path ${NAMESPACE}:standby.hetzner.serverType cpx11`);
     }
     return arch;
 }
 
-/** The standby stack learns the primary's architecture from the primary stack, so this runs once that is read. */
-export function checkPrimaryLitestream(config: StandbyConfig, primaryArch: Architecture): void {
+/** The standby stack learns the primary's architecture and paths from the primary stack, so this runs once they are read. */
+export function checkAgainstPrimary(config: StandbyConfig, primaryArch: Architecture, paths: PathsConfig): void {
     const problems: string[] = [];
     checkBinary(config.binaries.litestream, "litestream", primaryArch, "the primary", problems);
+    checkDrillDatabase(config.agent.drill, paths, problems);
     if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** The drill finds its event on the standby after a takeover, so it must go to a database that is replicated. */
+function checkDrillDatabase(drill: DrillConfig, paths: PathsConfig, problems: string[]): void {
+    if (!drill.event) return;
+    const { database } = drill.event;
+    if (paths.databases.includes(database) || isWithin(database, paths.tenantsDir)) return;
+    const key = `${NAMESPACE}:agent.drill.event.database`;
+    problems.push(
+        `${key}: bad value "${database}": the primary stack does not replicate it (paths.databases: ${paths.databases.join(", ")}; tenantsDir: ${paths.tenantsDir}), ` +
+            `so the drill could never find its event on the standby; fix with: pulumi config set --path ${key} <the scoreboard's database from paths.databases>, ` +
+            `or pulumi config set --path ${NAMESPACE}:agent.drill.event false`,
+    );
 }
 
 function checkBinary(

@@ -31,11 +31,11 @@ export interface SyncTarget {
     hostKey: string;
 }
 
-/** The paths to sync: the configured ones, and the binaries only when both hosts run the same architecture. */
+/** The paths to sync: the configured ones and the workspace, and the binaries only when both hosts run the same architecture. */
 export function fileSyncPaths(paths: PathsConfig, primaryArch: Architecture, standbyArch: Architecture): string[] {
-    const list = [...paths.fileSync];
-    if (paths.binaries && primaryArch === standbyArch && !list.includes(paths.binaries)) list.push(paths.binaries);
-    return list;
+    const list = [...paths.fileSync, paths.workspace];
+    if (paths.binaries && primaryArch === standbyArch) list.push(paths.binaries);
+    return [...new Set(list)];
 }
 
 export function fileSyncList(list: string[]): string {

@@ -1,4 +1,5 @@
 import type { ServiceName } from "./config-schema";
+import type { ServiceSpec } from "./service-units";
 
 export const CLOUDFLARED_CONFIG_PATH = "/etc/cloudflared/wirebot.yml";
 export const CLOUDFLARED_CREDENTIALS_PATH = "/etc/cloudflared/wirebot-credentials.json";
@@ -13,15 +14,24 @@ export interface Route {
     service: Extract<ServiceName, "gateway" | "scoreboard">;
 }
 
-const ORIGIN_PORTS: Record<Route["service"], number> = { gateway: 18789, scoreboard: 8100 };
-
-/** helm -> gateway, wins/api -> scoreboard, client hostnames -> gateway, then a 404 for anything else. */
-export function ingressRules(routes: Route[], tenantHostnames: string[]): IngressRule[] {
+/**
+ * helm -> gateway, wins/api -> scoreboard, client hostnames -> gateway, each at
+ * the port its service is configured with, then a 404 for anything else.
+ */
+export function ingressRules(routes: Route[], tenantHostnames: string[], services: ServiceSpec[]): IngressRule[] {
+    const origin = (name: Route["service"]) => `http://localhost:${portOf(services, name)}`;
     return [
-        ...routes.map((r) => ({ hostname: r.hostname, service: `http://localhost:${ORIGIN_PORTS[r.service]}` })),
-        ...tenantHostnames.map((hostname) => ({ hostname, service: `http://localhost:${ORIGIN_PORTS.gateway}` })),
+        ...routes.map((r) => ({ hostname: r.hostname, service: origin(r.service) })),
+        ...tenantHostnames.map((hostname) => ({ hostname, service: origin("gateway") })),
         { service: "http_status:404" },
     ];
+}
+
+function portOf(services: ServiceSpec[], name: Route["service"]): number {
+    const service = services.find((s) => s.name === name);
+    // The config check refuses a route to a disabled service before any resource exists.
+    if (!service) throw new Error(`no enabled ${name} service to route to`);
+    return service.port;
 }
 
 /**

@@ -4,7 +4,6 @@ import type { PrimarySettings } from "./config";
 import { FLIP_COMMAND } from "./host-agent";
 import { prepareHost } from "./host-prepare";
 import { ServingRole } from "./serving-role";
-import { resolveServices } from "./service-units";
 import { SshHost } from "./ssh-host";
 import { Tunnel, TunnelSource } from "./tunnel";
 
@@ -16,7 +15,7 @@ import { Tunnel, TunnelSource } from "./tunnel";
 export function primaryStack(settings: PrimarySettings): Record<string, unknown> {
     const { config } = settings;
     const timeout = config.remoteTimeoutSeconds;
-    const services = resolveServices(config.services);
+    const { services } = settings;
     const host: SshHost = { name: "primary", ...config.primary, address: config.primary.host, privateKey: settings.primarySshKey };
 
     const source: TunnelSource =
@@ -27,6 +26,7 @@ export function primaryStack(settings: PrimarySettings): Record<string, unknown>
         source,
         routes: config.routes,
         tenantHostnames: config.tenantHostnames,
+        services,
         dnsZoneId: config.tunnel.manageDns ? config.tunnel.zoneId : undefined,
     });
 

@@ -6,6 +6,7 @@ export const CONNECTOR_UNIT = "cloudflared-wirebot.service";
 export interface ServiceSpec extends ServiceConfig {
     name: ServiceName;
     unit: string;
+    port: number;
 }
 
 export interface UnitFile {
@@ -16,9 +17,18 @@ export interface UnitFile {
 /** The services the hub runs: 001's default set, with the operator's overrides. */
 export function resolveServices(overrides: Record<string, Partial<ServiceConfig>>): ServiceSpec[] {
     return SERVICE_NAMES.map((name) => {
-        const { unit, enabled, ...defaults } = SERVICE_DEFAULTS[name];
+        const { unit, enabled, execStart, ...defaults } = SERVICE_DEFAULTS[name];
         const override = overrides[name] ?? {};
-        return { ...defaults, ...override, enabled: override.enabled ?? enabled, name, unit: `${unit}.service` };
+        const port = override.port ?? defaults.port;
+        return {
+            ...defaults,
+            ...override,
+            port,
+            execStart: override.execStart ?? execStart(port),
+            enabled: override.enabled ?? enabled,
+            name,
+            unit: `${unit}.service`,
+        };
     }).filter((s) => s.enabled);
 }
 
@@ -28,7 +38,7 @@ const UNSANDBOXED: ServiceName[] = ["letta"];
 export function renderServiceUnit(service: ServiceSpec): UnitFile {
     const content = renderTemplate("systemd/service.service", {
         unit: service.unit,
-        description: `${service.name}${service.port ? ` (:${service.port})` : ""}`,
+        description: `${service.name} (:${service.port})`,
         user: service.user,
         execStart: service.execStart,
         workingDirectory: service.workingDirectory ? `WorkingDirectory=${service.workingDirectory}` : "",

@@ -1,7 +1,7 @@
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { checkPrimaryLitestream, ConfigError, NAMESPACE, StandbySettings } from "./config";
+import { checkAgainstPrimary, ConfigError, NAMESPACE, StandbySettings } from "./config";
 import type { Architecture, PathsConfig } from "./config-schema";
 import { fileSyncKey, fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "./file-sync";
 import { drillProbes } from "./fire-drill";
@@ -32,7 +32,7 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
     const primaryStackName = config.primaryStack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/primary`;
     const primaryRef = new pulumi.StackReference("primary-stack", { name: primaryStackName });
     const primaryOut = await readPrimaryOutputs(primaryRef, primaryStackName);
-    checkPrimaryLitestream(config, primaryOut.primaryHost.arch);
+    checkAgainstPrimary(config, primaryOut.primaryHost.arch, primaryOut.paths);
 
     const primary: SshHost = {
         name: "primary",

@@ -3,6 +3,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as random from "@pulumi/random";
 import type { TunnelCredentials } from "./config-schema";
 import { cloudflaredConfig, ingressRules, Route } from "./ingress";
+import type { ServiceSpec } from "./service-units";
 
 export type TunnelSource =
     | { mode: "create"; name: string; accountId: string }
@@ -12,6 +13,8 @@ export interface TunnelArgs {
     source: TunnelSource;
     routes: Route[];
     tenantHostnames: string[];
+    /** The enabled services: each route goes to its service's configured port. */
+    services: ServiceSpec[];
     /** Set to manage a CNAME per route hostname in this zone. */
     dnsZoneId?: string;
 }
@@ -31,7 +34,7 @@ export class Tunnel extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("wirebot:cloudflare:Tunnel", name, {}, opts);
-        const rules = ingressRules(args.routes, args.tenantHostnames);
+        const rules = ingressRules(args.routes, args.tenantHostnames, args.services);
         const { tunnelId, credentials } =
             args.source.mode === "create" ? this.create(name, args.source, rules) : adopt(args.source.credentials);
         this.tunnelId = tunnelId;

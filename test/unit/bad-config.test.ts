@@ -139,6 +139,24 @@ const cases: BadInput[] = [
         expect: [/wirebot:tunnel\.zoneId: missing while manageDns is true/],
     },
     {
+        name: "hostnames routed to a disabled service",
+        options: primaryOptions({ services: { scoreboard: { enabled: false } } }),
+        expect: [
+            /wirebot:routes\[1\]\.service: bad value "scoreboard": services\.scoreboard is disabled, so wins\.wirebot\.chat would reach nothing; fix with: pulumi config set --path wirebot:services\.scoreboard\.enabled true/,
+            /wirebot:routes\[2\]\.service: bad value "scoreboard": services\.scoreboard is disabled, so api\.wirebot\.chat would reach nothing/,
+        ],
+    },
+    {
+        name: "client hostnames while the gateway is disabled",
+        options: primaryOptions({ services: { gateway: { enabled: false } }, routes: [{ hostname: "wins.wirebot.chat", service: "scoreboard" }] }),
+        expect: [/wirebot:tenantHostnames: bad value \["ai\.clientbiz\.com"\]: client hostnames are routed to the gateway, and services\.gateway is disabled; fix with: pulumi config set --path wirebot:services\.gateway\.enabled true/],
+    },
+    {
+        name: "gateway command line listening on another port than configured",
+        options: primaryOptions({ services: { gateway: { port: 18800, execStart: "/usr/bin/openclaw gateway --port 18789" } } }),
+        expect: [/wirebot:services\.gateway\.execStart: bad value "\/usr\/bin\/openclaw gateway --port 18789": it listens on port 18789, but services\.gateway\.port is 18800, where the tunnel and the fire drill go; fix with: pulumi config set --path wirebot:services\.gateway\.port 18789/],
+    },
+    {
         name: "misspelt key",
         options: adoptedPrimaryOptions({ primary: host({ hostkey: "x" }) }),
         expect: [/wirebot:primary: unknown key\(s\) hostkey; remove them or check the spelling/],
@@ -165,7 +183,7 @@ const cases: BadInput[] = [
     },
     {
         name: "CAX (arm64) server with only amd64 binaries",
-        options: standbyOptions({ binaries: { litestream: { amd64: { path: amd64Binary } }, cloudflared: { amd64: { path: amd64Binary } } } }),
+        options: standbyOptions({ standby: hetzner({ serverType: "cax11", location: "fsn1" }), binaries: { litestream: { amd64: { path: amd64Binary } }, cloudflared: { amd64: { path: amd64Binary } } } }),
         expect: [
             /wirebot:binaries\.cloudflared\.arm64: missing; the standby runs arm64 and needs a cloudflared built for it/,
             /wirebot:binaries\.litestream\.arm64: missing; the standby runs arm64/,
@@ -174,6 +192,7 @@ const cases: BadInput[] = [
     {
         name: "arm64 standby given an amd64 URL",
         options: standbyOptions({
+            standby: hetzner({ serverType: "cax11", location: "fsn1" }),
             binaries: {
                 litestream: { amd64: { path: amd64Binary }, arm64: { path: arm64Binary } },
                 cloudflared: { arm64: { url: "https://example.com/cloudflared-linux-amd64", sha256: "a".repeat(64) } },
@@ -184,7 +203,7 @@ const cases: BadInput[] = [
     {
         name: "unknown Hetzner server family",
         options: standbyOptions({ standby: hetzner({ serverType: "xyz1" }) }),
-        expect: [/wirebot:standby\.hetzner\.serverType: bad value "xyz1": unknown server family; use a cax \(arm64\) or cx\/cpx\/ccx \(amd64\)/],
+        expect: [/wirebot:standby\.hetzner\.serverType: bad value "xyz1": unknown server family; use a cx\/cpx\/ccx \(amd64\) type, or a cax \(arm64\) type in an EU location; fix with: pulumi config set --path wirebot:standby\.hetzner\.serverType cpx11/],
     },
     {
         name: "bad admin CIDR",
@@ -225,6 +244,14 @@ const cases: BadInput[] = [
         name: "alert webhook that is not a URL",
         options: existingStandbyOptions({ alertWebhookUrl: "discord" }),
         expect: [/wirebot:alertWebhookUrl: bad value \[secret\]: must be an http\(s\) webhook URL/],
+    },
+    {
+        name: "drill event in a database the primary does not replicate",
+        options: existingStandbyOptions({ agent: { drill: { event: { database: "/srv/scoreboard/events.db" } } } }),
+        expect: [
+            /wirebot:agent\.drill\.event\.database: bad value "\/srv\/scoreboard\/events\.db": the primary stack does not replicate it \(paths\.databases: .*\/data\/wirebot\/scoreboard\/events\.db.*; tenantsDir: \/data\/wirebot\/scoreboard\/tenants\)/,
+            /fix with: pulumi config set --path wirebot:agent\.drill\.event\.database <the scoreboard's database from paths\.databases>, or pulumi config set --path wirebot:agent\.drill\.event false/,
+        ],
     },
     {
         name: "Litestream sync interval without a unit",

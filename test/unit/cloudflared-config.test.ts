@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { cloudflaredConfig, ingressRules } from "../../components/ingress";
+import { resolveServices } from "../../components/service-units";
 
 // The connector config the program renders, read by the real cloudflared.
 function cloudflared(args: string[]): { status: number; out: string } {
@@ -21,6 +22,7 @@ describe("the connector config, checked by cloudflared", () => {
             { hostname: "api.wirebot.chat", service: "scoreboard" },
         ],
         ["ai.clientbiz.com"],
+        resolveServices({}),
     );
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-cf-")), "wirebot.yml");
     fs.writeFileSync(file, cloudflaredConfig("57df17a8-b9d1-4790-bab9-8157ac51641b", rules));

@@ -65,7 +65,7 @@ export const PRIMARY_OUTPUTS = {
 export const STANDBY_OUTPUTS = {
     activeSide: "primary",
     standbyAddress: "198.51.100.20",
-    standbyArch: "arm64",
+    standbyArch: "amd64",
     standbyHostKey: STANDBY_HOST_KEY,
     standbySshKey: FAKE_PRIVATE_KEY,
     standbyHost: { port: 22, user: "root" },
@@ -81,8 +81,8 @@ export function standbyOptions(overrides: Record<string, unknown> = {}): RunOpti
             standbySshKey: FAKE_PRIVATE_KEY,
             "hcloud:token": "hcloud-token",
             binaries: {
-                litestream: { amd64: { path: amd64Binary }, arm64: { path: arm64Binary } },
-                cloudflared: { arm64: { url: "https://example.com/cloudflared-linux-arm64", sha256: "a".repeat(64) } },
+                litestream: { amd64: { path: amd64Binary } },
+                cloudflared: { amd64: { url: "https://example.com/cloudflared-linux-amd64", sha256: "a".repeat(64) } },
             },
             ...overrides,
         },

@@ -133,6 +133,11 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     };
 }
 
+/** The content a host-file step writes, decoded from its script's input. */
+export function fileContent(run: ProgramRun, name: string): string {
+    return Buffer.from(/^CONTENT_B64='([^']*)'$/m.exec(run.byName(name).inputs.stdin)![1], "base64").toString();
+}
+
 function fullKey(key: string): string {
     return key.includes(":") ? key : `wirebot:${key}`;
 }
@@ -178,33 +183,45 @@ export function fakeBinary(arch: "amd64" | "arm64"): string {
     return file;
 }
 
+const EU = ["fsn1", "nbg1", "hel1"];
+const US = ["ash", "hil"];
+
+/** One entry of Hetzner's server type catalogue, in the shape hcloud.getServerTypes returns. */
+function serverType(name: string, architecture: "arm" | "x86", offered: string[], deprecatedAt: string[] = []) {
+    const offer = (location: string, isDeprecated: boolean) => ({ name: location, available: true, isDeprecated });
+    return {
+        name,
+        architecture,
+        isDeprecated: false,
+        locations: [...offered.map((l) => offer(l, false)), ...deprecatedAt.map((l) => offer(l, true))],
+    };
+}
+
+/**
+ * Hetzner's catalogue as public reports showed it from December 2025 to
+ * February 2026:
+ * - ARM CAX types only in the EU locations; in ash and hil the API answers
+ *   "unsupported location for server type" (autobase-tech/autobase#1403,
+ *   2025-12-23; roots/trellis-cli#622, 2025-12-30; OpenRouterLabs/spawn#825,
+ *   2026-02-13);
+ * - x86 CPX in the US (trellis-cli#622: a cpx11 in ash was created where the
+ *   cax11 was refused; cpx21 was listed beside it) and its second generation,
+ *   cpx22, in the EU
+ *   (ansible-collections/hetzner.hcloud#718, 2025-10-28);
+ * - cx23 in the EU instead of cx22, which Hetzner's changelog of 2025-10-16
+ *   deprecated for removal in January 2026 (apricote/hcloud-upload-image#129);
+ * - the same changelog deprecated the first CPX generation, yet cpx11 was still
+ *   created in ash at the end of December, so that deprecation is modelled in
+ *   the EU locations only, flagged per location as the API has done since
+ *   2025-09-24 (hetznercloud/hcloud-python#558): the deprecated type here.
+ * Prices are left out: the check does not use them, and they changed in 2026.
+ */
 export const DEFAULT_SERVER_TYPES = [
-    {
-        name: "cax11",
-        architecture: "arm",
-        isDeprecated: false,
-        locations: [
-            { name: "fsn1", available: true, isDeprecated: false },
-            { name: "nbg1", available: true, isDeprecated: false },
-            { name: "ash", available: true, isDeprecated: false },
-        ],
-    },
-    {
-        name: "cx22",
-        architecture: "x86",
-        isDeprecated: false,
-        locations: [
-            { name: "fsn1", available: true, isDeprecated: false },
-            { name: "hel1", available: true, isDeprecated: false },
-        ],
-    },
-    {
-        name: "cpx11",
-        architecture: "x86",
-        isDeprecated: false,
-        locations: [
-            { name: "ash", available: true, isDeprecated: false },
-            { name: "hil", available: true, isDeprecated: false },
-        ],
-    },
+    serverType("cax11", "arm", EU),
+    serverType("cax21", "arm", EU),
+    serverType("cx23", "x86", EU),
+    serverType("cx33", "x86", EU),
+    serverType("cpx11", "x86", US, EU),
+    serverType("cpx21", "x86", US),
+    serverType("cpx22", "x86", EU),
 ];

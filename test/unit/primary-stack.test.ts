@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { adoptedPrimaryOptions, primaryOptions, TUNNEL_ID, ZONE_ID } from "./fixtures";
-import { runProgram } from "./harness";
+import { adoptedPrimaryOptions, existingStandbyOptions, PRIMARY_OUTPUTS, primaryOptions, TUNNEL_ID, ZONE_ID } from "./fixtures";
+import { fileContent, runProgram } from "./harness";
 
 const payloadOf = (stdin: string) => stdin;
 
@@ -31,6 +31,39 @@ describe("primary stack", () => {
             assert.equal(record.inputs.zoneId, ZONE_ID);
             assert.equal(record.inputs.content, "tunnel-id.cfargotunnel.com");
         }
+    });
+
+    it("routes the tunnel to the ports the services are configured with, where their units listen and the drill probes", async () => {
+        const services = { gateway: { port: 18800 }, scoreboard: { port: 8111 } };
+        const primary = await runProgram(primaryOptions({ services }));
+        const expected = [
+            { hostname: "helm.wirebot.chat", service: "http://localhost:18800" },
+            { hostname: "wins.wirebot.chat", service: "http://localhost:8111" },
+            { hostname: "api.wirebot.chat", service: "http://localhost:8111" },
+            { hostname: "ai.clientbiz.com", service: "http://localhost:18800" },
+            { service: "http_status:404" },
+        ];
+        const remote = primary.ofType("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig")[0];
+        assert.deepEqual(remote.inputs.config.ingresses, expected);
+        const local = String(primary.outputs.cloudflaredConfig);
+        assert.deepEqual(JSON.parse(local.slice(local.indexOf("{"))).ingress, expected);
+
+        const gateway = fileContent(primary, "primary-file-etc-systemd-system-openclaw-gateway.service");
+        assert.match(gateway, /^ExecStart=\/usr\/bin\/openclaw gateway --port 18800$/m);
+        assert.match(gateway, /^Description=Wirebot gateway \(:18800\)$/m);
+        assert.match(fileContent(primary, "primary-file-etc-systemd-system-wirebot-scoreboard.service"), /^Description=Wirebot scoreboard \(:8111\)$/m);
+
+        const options = existingStandbyOptions();
+        options.stackOutputs!["organization/wirebot-failover/primary"] = { ...PRIMARY_OUTPUTS, services: primary.outputs.services };
+        const standby = await runProgram(options);
+        const probes = JSON.parse(fileContent(standby, "primary-file-etc-wirebot-agent.json")).probes;
+        assert.deepEqual(probes.endpoints, [
+            { name: "gateway", url: "http://127.0.0.1:18800/" },
+            { name: "scoreboard", url: "http://127.0.0.1:8111/" },
+        ]);
+        assert.equal(probes.chat.url, "http://127.0.0.1:18800/v1/chat/completions");
+        assert.equal(probes.event.url, "http://127.0.0.1:8111/v1/events");
+        assert.match(fileContent(standby, "standby-file-etc-systemd-system-openclaw-gateway.service"), /^ExecStart=\/usr\/bin\/openclaw gateway --port 18800$/m);
     });
 
     it("adopts an existing tunnel from its credentials, rendering ingress into the local connector config", async () => {

@@ -1,19 +1,28 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { existingStandbyOptions, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
+import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
 import { fileSyncPaths } from "../../components/file-sync";
-import { FILE_SYNC_PUBLIC_KEY, ProgramRun, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
+import { FILE_SYNC_PUBLIC_KEY, fileContent, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
-function fileContent(run: ProgramRun, name: string): string {
-    return Buffer.from(/^CONTENT_B64='([^']*)'$/m.exec(run.byName(name).inputs.stdin)![1], "base64").toString();
+const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
+
+/** A CAX11 in an EU location, with the arm64 binaries it needs. */
+function euStandby(extra: Record<string, unknown>) {
+    return standbyOptions({
+        standby: hetznerStandby({ serverType: "cax11", ...extra }),
+        binaries: {
+            litestream: { amd64: { path: amd64Binary }, arm64: { path: arm64Binary } },
+            cloudflared: { arm64: { url: "https://example.com/cloudflared-linux-arm64", sha256: "a".repeat(64) } },
+        },
+    });
 }
 
 describe("standby stack on Hetzner", () => {
-    it("declares the server, SSH key and firewall, defaulting to a CAX11 in Ashburn", async () => {
+    it("declares the server, SSH key and firewall, defaulting to a CPX11 in Ashburn that Hetzner offers there", async () => {
         const run = await runProgram(standbyOptions());
         const server = run.ofType("hcloud:index/server:Server");
         assert.equal(server.length, 1);
-        assert.equal(server[0].inputs.serverType, "cax11");
+        assert.equal(server[0].inputs.serverType, "cpx11");
         assert.equal(server[0].inputs.location, "ash");
         assert.equal(server[0].inputs.firewallIds.length, 1);
         assert.equal(run.ofType("hcloud:index/sshKey:SshKey").length, 1);
@@ -42,19 +51,41 @@ describe("standby stack on Hetzner", () => {
         const pinned = run.byName("standby-serving").inputs.connection.hostKey;
         assert.equal(pinned, cloudInit.ssh_keys.ed25519_public.split(" ").slice(0, 2).join(" "));
         assert.equal(run.outputs.standbyHostKey, pinned);
-        assert.equal(run.outputs.standbyArch, "arm64");
     });
 
-    it("fails at preview when the server type is not offered at the location, naming alternatives", async () => {
-        await assert.rejects(
-            runProgram(standbyOptions({ standby: { provider: "hetzner", hetzner: { sshPublicKey: STANDBY_HOST_KEY, serverType: "cax11", location: "hel1" } } })),
-            (err: Error) => {
-                assert.match(err.message, /wirebot:standby\.hetzner\.serverType: bad value "cax11": not offered at location hel1/);
-                assert.match(err.message, /cax11 is offered at: ash, fsn1, nbg1/);
-                assert.match(err.message, /hel1 offers: cx22/);
-                return true;
-            },
-        );
+    it("runs the default standby on amd64 like the primary, so the binaries are synced too", async () => {
+        const run = await runProgram(standbyOptions());
+        assert.equal(run.outputs.standbyArch, "amd64");
+        assert.match(fileContent(run, "primary-file-etc-wirebot-file-sync.list"), /^\/data\/wirebot\/bin$/m);
+    });
+
+    it("refuses an ARM type in Ashburn at preview, naming the EU locations that offer it and the types Ashburn offers, and creates it in the EU", async () => {
+        await assert.rejects(runProgram(euStandby({ location: "ash" })), (err: Error) => {
+            assert.match(err.message, /wirebot:standby\.hetzner\.serverType: bad value "cax11": not offered at location ash; /);
+            assert.match(err.message, /cax11 is offered at: fsn1, hel1, nbg1; ash offers: cpx11, cpx21\. /);
+            assert.match(err.message, /Fix with: pulumi config set --path wirebot:standby\.hetzner\.serverType <one ash offers>, or pulumi config set --path wirebot:standby\.hetzner\.location <one where cax11 is offered>$/m);
+            return true;
+        });
+        const run = await runProgram(euStandby({ location: "fsn1" }));
+        assert.equal(run.ofType("hcloud:index/server:Server")[0].inputs.location, "fsn1");
+        assert.equal(run.outputs.standbyArch, "arm64");
+        assert.doesNotMatch(fileContent(run, "primary-file-etc-wirebot-file-sync.list"), /^\/data\/wirebot\/bin$/m, "amd64 binaries are not synced to an arm64 standby");
+    });
+
+    it("refuses a type Hetzner has deprecated at the location", async () => {
+        await assert.rejects(runProgram(standbyOptions({ standby: hetznerStandby({ serverType: "cpx11", location: "fsn1" }) })), (err: Error) => {
+            assert.match(err.message, /wirebot:standby\.hetzner\.serverType: bad value "cpx11": deprecated at location fsn1, so Hetzner is retiring it there; /);
+            assert.match(err.message, /cpx11 is offered at: ash, hil; fsn1 offers: cax11, cax21, cpx22, cx23, cx33\. Fix with: /);
+            return true;
+        });
+    });
+
+    it("refuses a retired type, naming the types the location offers", async () => {
+        await assert.rejects(runProgram(standbyOptions({ standby: hetznerStandby({ serverType: "cx22", location: "nbg1" }) })), (err: Error) => {
+            assert.match(err.message, /wirebot:standby\.hetzner\.serverType: bad value "cx22": Hetzner has no such server type; types at nbg1: cax11, cax21, cpx22, cx23, cx33\. /);
+            assert.match(err.message, /Fix with: pulumi config set --path wirebot:standby\.hetzner\.serverType <one nbg1 offers>$/m);
+            return true;
+        });
     });
 });
 
@@ -130,11 +161,24 @@ describe("standby stack on an existing host", () => {
     });
 
     it("leaves the binaries out when the hosts' architectures differ", () => {
-        const paths = { fileSync: ["/home/wirebot/clawd"], binaries: "/data/wirebot/bin" } as Parameters<typeof fileSyncPaths>[0];
-        assert.deepEqual(fileSyncPaths(paths, "amd64", "arm64"), ["/home/wirebot/clawd"]);
-        assert.deepEqual(fileSyncPaths(paths, "arm64", "arm64"), ["/home/wirebot/clawd", "/data/wirebot/bin"]);
+        const paths = { fileSync: ["/data/wirebot/discovery"], workspace: "/home/wirebot/clawd", binaries: "/data/wirebot/bin" } as Parameters<typeof fileSyncPaths>[0];
+        assert.deepEqual(fileSyncPaths(paths, "amd64", "arm64"), ["/data/wirebot/discovery", "/home/wirebot/clawd"]);
+        assert.deepEqual(fileSyncPaths(paths, "arm64", "arm64"), ["/data/wirebot/discovery", "/home/wirebot/clawd", "/data/wirebot/bin"]);
         // A primary stack from before the binaries path existed has none in its outputs.
-        assert.deepEqual(fileSyncPaths({ fileSync: ["/home/wirebot/clawd"] } as typeof paths, "arm64", "arm64"), ["/home/wirebot/clawd"]);
+        assert.deepEqual(fileSyncPaths({ ...paths, binaries: undefined } as unknown as typeof paths, "arm64", "arm64"), ["/data/wirebot/discovery", "/home/wirebot/clawd"]);
+    });
+
+    it("syncs the workspace the primary stack configures, even when fileSync does not list it", async () => {
+        const options = existingStandbyOptions();
+        const primary = options.stackOutputs!["organization/wirebot-failover/primary"] as typeof PRIMARY_OUTPUTS;
+        options.stackOutputs!["organization/wirebot-failover/primary"] = {
+            ...primary,
+            paths: { ...primary.paths, workspace: "/srv/clawd", fileSync: ["/data/wirebot/users/verious"] },
+        };
+        const run = await runProgram(options);
+        const list = fileContent(run, "primary-file-etc-wirebot-file-sync.list").split("\n").filter((l) => l.startsWith("/"));
+        assert.deepEqual(list, ["/data/wirebot/users/verious", "/srv/clawd", "/data/wirebot/bin"]);
+        assert.equal(fileContent(run, "standby-file-etc-wirebot-file-sync.list"), fileContent(run, "primary-file-etc-wirebot-file-sync.list"));
     });
 
     it("schedules the fire drill on the primary and gives both agents the drill's checks", async () => {
