@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
-import { startedFromShow } from "../../assets/agent/src/systemd";
 import { BRIDGE, CONNECTOR, createStacks, LabStack, labSettings, setActiveSide, setConfig, STACKS, up, WITNESS_PORT } from "./engine";
 import { hosts, LabEnv, labEnv, LabHost, Result, ssh, waitFor } from "./lab";
 
@@ -22,11 +21,11 @@ function connectorOn(env: LabEnv, host: LabHost): Promise<boolean> {
                 // One shared connection per host keeps a sample near the 100 ms period.
                 ...["-o", "ControlMaster=auto", "-o", `ControlPath=${env.stateDir}/sampler-%h.sock`, "-o", "ControlPersist=30", "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"],
                 `root@${env.address[host]}`,
-                `systemctl show -p ActiveState,InactiveExitTimestampMonotonic,ExecMainStartTimestampMonotonic ${CONNECTOR}`,
+                `systemctl show -p MainPID --value ${CONNECTOR}`,
             ],
             { timeout: 1500 },
-            // On as the agents count it: running, or restarting after it ran. A powered-off host has none.
-            (err, stdout) => resolve(!err && startedFromShow(stdout)),
+            // A connector counts as on while its process runs; a powered-off host has none.
+            (err, stdout) => resolve(!err && Number(stdout.trim()) > 0),
         );
     });
 }

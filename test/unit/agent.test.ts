@@ -7,9 +7,7 @@ import { after, describe, it } from "node:test";
 import { buildAgentBundle } from "../../assets/agent/build";
 import { sign, verify } from "../../assets/agent/src/heartbeat";
 import { MissCounter } from "../../assets/agent/src/miss-counter";
-import { freePort, loopbackAgentConfig, stoppedUnitsPath } from "./loopback-agent";
-
-const STOPPED_UNITS_PATH = stoppedUnitsPath();
+import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 describe("miss counter", () => {
     it("counts whole intervals without a heartbeat and trips at the threshold", () => {
@@ -75,7 +73,7 @@ describe("the bundled agent on loopback", () => {
         return file;
     };
     const start = (command: string, config: string) => {
-        const child = spawn(process.execPath, [bundle, command], { env: { ...process.env, PATH: STOPPED_UNITS_PATH, WIREBOT_AGENT_CONFIG: config }, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [bundle, command], { env: { ...process.env, WIREBOT_AGENT_CONFIG: config }, stdio: ["ignore", "pipe", "pipe"] });
         let output = "";
         child.stdout!.on("data", (d) => (output += d));
         child.stderr!.on("data", (d) => (output += d));

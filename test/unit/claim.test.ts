@@ -8,9 +8,7 @@ import { buildAgentBundle } from "../../assets/agent/build";
 import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../assets/agent/src/activation";
 import { AgentConfig } from "../../assets/agent/src/config";
 import { LAST_CLAIM, primarySilenceSeconds } from "../../assets/agent/src/primary-life";
-import { freePort, loopbackAgentConfig, stoppedUnitsPath } from "./loopback-agent";
-
-const STOPPED_UNITS_PATH = stoppedUnitsPath();
+import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 // A returning primary asks the standby before it starts anything (may-serve, a
 // signed claim). These run the bundled agent on loopback: a real watchdog, the
@@ -35,7 +33,7 @@ describe("the primary's claim to serve", () => {
         fs.writeFileSync(standbyFile, JSON.stringify(standby));
         primaryFile = path.join(dir, "primary.json");
         fs.writeFileSync(primaryFile, JSON.stringify(loopbackAgentConfig(dir, "primary", "primary", primaryPort, watchdogPort)));
-        watchdog = spawn(process.execPath, [bundle, "watchdog"], { env: { ...process.env, PATH: STOPPED_UNITS_PATH, WIREBOT_AGENT_CONFIG: standbyFile }, stdio: ["ignore", "pipe", "pipe"] });
+        watchdog = spawn(process.execPath, [bundle, "watchdog"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: standbyFile }, stdio: ["ignore", "pipe", "pipe"] });
         watchdog.stdout!.on("data", (d) => (watchdogLog += d));
         watchdog.stderr!.on("data", (d) => (watchdogLog += d));
         const deadline = Date.now() + 8000;
@@ -47,7 +45,7 @@ describe("the primary's claim to serve", () => {
 
     after(() => watchdog?.kill());
 
-    const mayServe = () => spawnSync(process.execPath, [bundle, "may-serve", "wirebot-scoreboard.service"], { env: { ...process.env, PATH: STOPPED_UNITS_PATH, WIREBOT_AGENT_CONFIG: primaryFile }, encoding: "utf8" });
+    const mayServe = () => spawnSync(process.execPath, [bundle, "may-serve", "wirebot-scoreboard.service"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: primaryFile }, encoding: "utf8" });
     const marker = (pid: number) => fs.writeFileSync(path.join(standby.stateDir, ACTIVATING), JSON.stringify({ pid, at: new Date().toISOString(), reason: "test" }));
 
     it("is granted while the standby neither serves nor activates, and counts as a sign of life there", () => {
@@ -103,7 +101,7 @@ describe("the primary's claim to serve", () => {
     it("lets a primary start when the standby cannot be asked: the primary is the configured active side", () => {
         const lone = path.join(dir, "lone.json");
         fs.writeFileSync(lone, JSON.stringify(loopbackAgentConfig(dir, "lone", "primary", 1, 9)));
-        const result = spawnSync(process.execPath, [bundle, "may-serve"], { env: { ...process.env, PATH: STOPPED_UNITS_PATH, WIREBOT_AGENT_CONFIG: lone }, encoding: "utf8" });
+        const result = spawnSync(process.execPath, [bundle, "may-serve"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: lone }, encoding: "utf8" });
         assert.equal(result.status, 0);
         assert.match(result.stdout, /the standby cannot be asked/);
     });

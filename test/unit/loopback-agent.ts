@@ -1,6 +1,4 @@
-import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { AgentConfig } from "../../assets/agent/src/config";
 
@@ -33,19 +31,4 @@ export function loopbackAgentConfig(dir: string, name: string, role: "primary" |
         tenantsDir: path.join(dir, "tenants"),
         replicaDir: path.join(dir, "replica"),
     } as unknown as AgentConfig;
-}
-
-const STAND_IN_SYSTEMCTL = `#!/bin/sh
-# systemctl for a machine without systemd: no unit of the loopback agents exists, so each is stopped.
-case "$1" in
-show) printf 'ActiveState=inactive\\nInactiveExitTimestampMonotonic=0\\nExecMainStartTimestampMonotonic=0\\n' ;;
-is-active) echo inactive; exit 3 ;;
-esac
-`;
-
-/** PATH for a loopback agent: a systemctl that reports every unit stopped, then the real PATH. */
-export function stoppedUnitsPath(): string {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-systemctl-"));
-    fs.writeFileSync(path.join(bin, "systemctl"), STAND_IN_SYSTEMCTL, { mode: 0o755 });
-    return `${bin}:${process.env.PATH ?? ""}`;
 }
