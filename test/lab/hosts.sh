@@ -80,6 +80,12 @@ prepare_host() {
     # a connector that looks for Cloudflare's edge fails at once, inside its host.
     rm -f "$dir/etc/resolv.conf"
     echo "nameserver 127.0.0.1" >"$dir/etc/resolv.conf"
+    # The connector is the real cloudflared with the product's unit and config;
+    # this drop-in only points it at an edge address inside the lab, where nothing
+    # answers, so it keeps retrying (as against an unreachable edge) instead of
+    # exiting for want of DNS.
+    mkdir -p "$dir/etc/systemd/system/cloudflared-wirebot.service.d"
+    printf '[Service]\nEnvironment=TUNNEL_EDGE=%s:7844\n' "$BRIDGE_ADDR" >"$dir/etc/systemd/system/cloudflared-wirebot.service.d/lab-edge.conf"
     mkdir -p "$dir/opt/wirebot-lab"
     cp "$LAB_DIR"/standins/*.py "$dir/opt/wirebot-lab/" 2>/dev/null || true
 }
