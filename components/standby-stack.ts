@@ -16,6 +16,8 @@ import { SshHost } from "./ssh-host";
 import { StandbyHost } from "./standby-host";
 
 interface PrimaryOutputs {
+    /** What the primary stack last recorded as the active side. */
+    activeSide: string | undefined;
     paths: PathsConfig;
     services: ServiceSpec[];
     primaryHost: { host: string; port: number; user: string; hostKey: string; arch: Architecture };
@@ -146,11 +148,19 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         replicaLocations: replicatedDatabases(paths).map((db) => ({ live: db.live, replica: pulumi.interpolate`${standby.address}:${db.replica}` })),
         tenantReplicaDir: pulumi.interpolate`${standby.address}:${paths.replicaDir}`,
         servingUnits: serving.units,
-        nextCommand:
-            config.activeSide === "primary"
-                ? "all set: the standby is warm. To switch over: pulumi config set wirebot:activeSide standby on both stacks, then pulumi up -s primary && pulumi up -s standby (emergency, primary down: pulumi up -s standby alone)"
-                : "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby",
+        nextCommand: nextCommand(config.activeSide, primaryOut.activeSide),
     };
+}
+
+/** The operator's next step, given what each stack last recorded as the active side. */
+export function nextCommand(activeSide: string, primaryRecorded: string | undefined): string {
+    if (activeSide === "primary") {
+        return "all set: the standby is warm. To switch over: pulumi config set wirebot:activeSide standby on both stacks, then pulumi up -s primary && pulumi up -s standby (emergency, primary down: pulumi up -s standby alone)";
+    }
+    if (primaryRecorded !== "standby") {
+        return "the standby serves; the primary stack still records the primary as active (an emergency or automatic failover). Once the primary is back: pulumi config set -s primary wirebot:activeSide standby && pulumi up -s primary; then fail back";
+    }
+    return "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby";
 }
 
 async function readPrimaryOutputs(ref: pulumi.StackReference, name: string): Promise<PrimaryOutputs> {
@@ -165,6 +175,7 @@ async function readPrimaryOutputs(ref: pulumi.StackReference, name: string): Pro
         return value;
     };
     return {
+        activeSide: (await ref.getOutputDetails("activeSide")).value as string | undefined,
         paths: (await read("paths")) as PathsConfig,
         services: (await read("services")) as ServiceSpec[],
         primaryHost: (await read("primaryHost")) as PrimaryOutputs["primaryHost"],

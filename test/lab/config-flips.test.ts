@@ -185,6 +185,10 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
     });
 
     it("fails back after the emergency: the events the standby took merged, the ones only the dead primary had kept", async () => {
+        // The primary stack records the emergency first, so that the failback is a change the engine carries out.
+        const recorded = ok(await flipServing(env, "primary", false), "pulumi up -s primary (activeSide standby, after the emergency)");
+        assert.match(recorded, /the primary does not serve/);
+        assert.equal(sampler.serving(), "standby");
         const { load } = await plannedFlip("primary");
         const onPrimary = ids(env, "primary");
         const lost = load.acked.filter((a) => !onPrimary.has(a.id));

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
 import { fileSyncPaths } from "../../components/file-sync";
+import { nextCommand } from "../../components/standby-stack";
 import { FILE_SYNC_PUBLIC_KEY, fileContent, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
 const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
@@ -248,5 +249,19 @@ describe("standby stack on an existing host", () => {
             replica: "10.77.0.11:/var/lib/wirebot/replica/scoreboard/events.db",
         });
         assert.ok(run.secretOutputs.includes("standbySshKey"));
+    });
+});
+
+describe("the standby stack's next command", () => {
+    it("after a planned switchover, points to the failback", () => {
+        assert.match(nextCommand("standby", "standby"), /To fail back: pulumi config set wirebot:activeSide primary on both stacks/);
+    });
+    it("after an emergency or automatic failover, has the primary stack record it first", () => {
+        for (const recorded of ["primary", undefined]) {
+            assert.match(nextCommand("standby", recorded), /pulumi config set -s primary wirebot:activeSide standby && pulumi up -s primary; then fail back/);
+        }
+    });
+    it("while the primary is active, points to the switchover", () => {
+        assert.match(nextCommand("primary", "primary"), /To switch over/);
     });
 });
