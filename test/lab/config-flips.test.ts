@@ -216,7 +216,7 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         assert.notEqual(takeover.acknowledged, true, "not acknowledged yet");
 
         // Acknowledge, as the runbook says: standby on both stacks, the primary stack first.
-        assert.match(ok(await flipServing(env, "primary", false), "acknowledge: pulumi up -s primary (activeSide standby)"), /the standby already serves/);
+        assert.match(ok(await flipServing(env, "primary", false), "acknowledge: pulumi up -s primary (activeSide standby)"), /the primary does not serve/);
         assert.match(ok(await flipServing(env, "standby", true), "acknowledge: pulumi up -s standby (activeSide standby)"), /acknowledged the automatic failover/);
         const { load } = await plannedFlip("primary");
         const onPrimary = ids(env, "primary");

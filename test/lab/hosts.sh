@@ -81,11 +81,14 @@ prepare_host() {
     rm -f "$dir/etc/resolv.conf"
     echo "nameserver 127.0.0.1" >"$dir/etc/resolv.conf"
     # The connector is the real cloudflared with the product's unit and config;
-    # this drop-in only points it at an edge address inside the lab, where nothing
-    # answers, so it keeps retrying (as against an unreachable edge) instead of
-    # exiting for want of DNS.
+    # this drop-in only points it at the edge stand-in on the host's loopback
+    # (standins/edge.py), which never answers, so it keeps retrying as against an
+    # unreachable edge instead of exiting for want of DNS.
     mkdir -p "$dir/etc/systemd/system/cloudflared-wirebot.service.d"
-    printf '[Service]\nEnvironment=TUNNEL_EDGE=%s:7844\n' "$BRIDGE_ADDR" >"$dir/etc/systemd/system/cloudflared-wirebot.service.d/lab-edge.conf"
+    printf '[Service]\nEnvironment=TUNNEL_EDGE=127.0.0.1:7844\n' >"$dir/etc/systemd/system/cloudflared-wirebot.service.d/lab-edge.conf"
+    printf '[Unit]\nDescription=Lab stand-in for Cloudflare'"'"'s edge (never answers)\n[Service]\nExecStart=/usr/bin/python3 /opt/wirebot-lab/edge.py\nRestart=always\n[Install]\nWantedBy=multi-user.target\n' \
+        >"$dir/etc/systemd/system/wirebot-lab-edge.service"
+    ln -sf /etc/systemd/system/wirebot-lab-edge.service "$dir/etc/systemd/system/multi-user.target.wants/wirebot-lab-edge.service"
     mkdir -p "$dir/opt/wirebot-lab"
     cp "$LAB_DIR"/standins/*.py "$dir/opt/wirebot-lab/" 2>/dev/null || true
 }
