@@ -33,7 +33,7 @@ function listDirs(dir: string): string[] {
 
 /**
  * What a database holds, table by table: its rows and a SHA3 hash of their
- * content in column order, as "table=rows:hash" joined by spaces.
+ * content in column order, as JSON: {"table": "rows:hash", ...} in table order.
  * Equal on two hosts exactly when they hold the same rows. Litestream's own
  * bookkeeping tables (_litestream_seq, _litestream_lock) are left out: Litestream
  * writes them on each host by itself and does not ship a change that touches
@@ -44,10 +44,10 @@ export function fingerprint(file: string): string | null {
     const tables = sqlite(file, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' ORDER BY name;")
         .split("\n")
         .filter(Boolean);
-    if (tables.length === 0) return "";
+    if (tables.length === 0) return "{}";
     const script = tables.map((t) => `SELECT count(*) || ':' || lower(hex(sha3_query(${sqlString(`SELECT * FROM ${sqlName(t)} ORDER BY ${columnList(file, t)}`)}))) FROM ${sqlName(t)};`).join("\n");
     const lines = sqlite(file, script).split("\n").filter(Boolean);
-    return tables.map((t, i) => `${t}=${lines[i]}`).join(" ");
+    return JSON.stringify(Object.fromEntries(tables.map((t, i) => [t, lines[i]])));
 }
 
 const sqlName = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -65,7 +65,7 @@ function sqlite(file: string, script: string): string {
 /** Which tables differ between two fingerprints, with their row counts: what a refusal tells the operator. */
 export function fingerprintDifference(expected: string | null, actual: string | null): string {
     if (expected === null || actual === null) return expected === actual ? "" : `${expected === null ? "no database on the primary" : "no replica"}`;
-    const parse = (f: string) => new Map(f.split(" ").filter(Boolean).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    const parse = (f: string) => new Map(Object.entries(JSON.parse(f) as Record<string, string>));
     const want = parse(expected);
     const have = parse(actual);
     const rows = (v: string | undefined) => (v === undefined ? "absent" : `${v.split(":")[0]} rows`);
