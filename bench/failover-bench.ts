@@ -11,12 +11,15 @@ import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./
 // connector up, as the sampler sees it), and the acknowledged events the
 // standby does not have. Between kills the primary comes back and the operator's
 // path is taken: acknowledge with the standby stack, then fail back (measured).
-// Before the kills, CYCLES rounds of the config-flip paths (switchover, failback,
+// First the engine's own figures (cold converge, no-op pulumi up), then PAIRS
+// planned switchovers and failbacks in a row, each of which must succeed. Before
+// the kills, CYCLES rounds of the config-flip paths (switchover, failback,
 // emergency failover by flip and the failback after it), with heartbeats at 2 s
 // and the watchdog in alert-only mode so that only the flips act.
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 20);
 const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const OUT = path.join(__dirname, "results", "latest.json");
 
@@ -73,6 +76,7 @@ function heartbeatAgeSeconds(env: LabEnv): number {
  */
 async function restore(env: LabEnv, sampler: Sampler, heartbeat: number): Promise<FlipMeasure> {
     await powerOnPrimary(env);
+    // Acknowledged with the standby stack (the primary stack recorded the stand-down as it came back).
     const acknowledged = await flipServing(env, "standby", true);
     if (acknowledged.status !== 0) throw new Error(`acknowledging the automatic failover failed: ${acknowledged.stderr}${acknowledged.stdout}`);
     const measure = await failback(env, sampler);
@@ -95,6 +99,37 @@ function summariseFlips(path: string, runs: FlipMeasure[]): Record<string, numbe
         [`${path}_events_lost_median`]: median(runs.map((r) => r.lost)),
         [`${path}_events_lost_max`]: Math.max(...runs.map((r) => r.lost)),
         [`${path}_events_acked_min`]: Math.min(...runs.map((r) => r.acked)),
+    };
+}
+
+/**
+ * PAIRS planned switchovers and failbacks in a row, from the fresh lab: each
+ * must succeed and lose nothing. A refused flip is counted and its reason kept;
+ * the next pair starts from whichever side serves.
+ */
+async function plannedPairs(env: LabEnv, sampler: Sampler): Promise<Record<string, unknown>> {
+    await setAgents(env, 2, false);
+    await new Promise((r) => setTimeout(r, 6000));
+    const measures: FlipMeasure[] = [];
+    const refusals: string[] = [];
+    for (let n = 1; n <= PAIRS; n++) {
+        for (const [name, flip] of [["switchover", switchover], ["failback", failback]] as const) {
+            try {
+                const m = await flip(env, sampler);
+                measures.push(m);
+                progress(`planned pair ${n}/${PAIRS}: ${name} ${m.seconds.toFixed(1)} s to serving, lost ${m.lost}/${m.acked}`);
+            } catch (err) {
+                refusals.push(`${name} ${n}: ${(err as Error).message.split("\n").find((l) => /wirebot-failover:|refused/.test(l)) ?? (err as Error).message.slice(0, 300)}`);
+                progress(`planned pair ${n}/${PAIRS}: ${name} FAILED`);
+            }
+        }
+    }
+    return {
+        planned_flips: 2 * PAIRS,
+        planned_flips_ok: measures.length,
+        planned_flips_refused: refusals,
+        planned_flips_events_lost_max: measures.length ? Math.max(...measures.map((m) => m.lost)) : null,
+        planned_flips_s_median: measures.length ? round(median(measures.map((m) => m.seconds))) : null,
     };
 }
 
@@ -152,6 +187,7 @@ async function main(): Promise<void> {
     const results: Record<string, unknown> = {};
     try {
         Object.assign(results, await engineFigures(lab));
+        if (PAIRS > 0) Object.assign(results, await plannedPairs(env, sampler));
         if (CYCLES > 0) Object.assign(results, await flipCycles(env, sampler));
         for (const [label, prefix, heartbeat] of [["10 s heartbeat (default)", "", 10], ["2 s heartbeat", "hb2s_", 2]] as const) {
             await setAgents(env, heartbeat, true);

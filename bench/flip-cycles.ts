@@ -93,9 +93,14 @@ export function emergency(env: LabEnv, sampler: Sampler): Promise<FlipMeasure> {
     );
 }
 
-/** The powered-off primary back, still off until the failback. */
+/**
+ * The powered-off primary back, still off until the failback; its stack then
+ * records that it stands down (activeSide standby, pulumi up -s primary), so the
+ * failback is a change the engine carries out.
+ */
 export async function powerOnPrimary(env: LabEnv): Promise<void> {
     hosts("poweron", "primary");
     await waitFor("the primary's agent", () => (ssh(env, "primary", "systemctl is-active wirebot-replicator").stdout.trim() === "active" ? true : undefined), 90_000, 1000);
     await sleep(5000);
+    ok(await flipServing(env, "primary", false), "the primary stack records the stand-down");
 }
