@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR, createStacks, EngineRun, labSettings, pulumi, pulumiOk, SERVICE_UNITS, STACKS, up } from "./engine";
+import { CONNECTOR, createStacks, EngineRun, labSettings, pulumi, pulumiOk, SERVICE_UNITS, setConfig, STACKS, up } from "./engine";
 import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
 
 // The program itself, run by the Pulumi engine (CLI, nodejs language host,
@@ -104,6 +104,41 @@ describe("the Pulumi engine converges the lab hosts", { timeout: 20 * 60_000 }, 
         for (const run of upRuns) {
             for (const [i, secret] of secrets.entries()) assert.ok(!(run.stdout + run.stderr).includes(secret), `secret ${i} was printed by pulumi up`);
         }
+    });
+
+    it("fails within 60 s on a host that does not answer, naming it and the step; converges once it is back", async () => {
+        await setConfig(env, "standby", "wirebot:agent.fileSyncDebounceSeconds", "6");
+        hosts("poweroff", "standby");
+        let r: EngineRun;
+        try {
+            r = await up(env, "standby");
+        } finally {
+            hosts("poweron", "standby");
+        }
+        console.log(`engine: up against a powered-off standby failed after ${(r.ms / 1000).toFixed(1)} s`);
+        assert.notEqual(r.status, 0, "the up fails");
+        assert.ok(r.ms < 60_000, `it took ${r.ms} ms`);
+        assert.match(r.stdout, /command:remote:Command \(standby-[a-z-]+/, "names the step");
+        assert.match(r.stdout, /10\.77\.0\.11/, "names the host");
+        const again = await up(env, "standby");
+        assert.equal(again.status, 0, `the next up converges:\n${again.stdout}`);
+        assert.match(sshOk(env, "standby", "cat /etc/wirebot/agent.json"), /"debounceSeconds": 6/);
+        assert.equal((await pulumi(env, ["preview", "-s", "standby", "--expect-no-changes"])).status, 0);
+    });
+
+    it("refuses a host whose key is not the pinned one, running nothing on it; converges once the pin matches", async () => {
+        const pinned = env.hostKey.standby;
+        const before = sshOk(env, "standby", "cat /etc/wirebot/agent.json");
+        await setConfig(env, "standby", "wirebot:agent.fileSyncDebounceSeconds", "7");
+        await setConfig(env, "standby", "wirebot:standby.existing.hostKey", env.hostKey.primary);
+        const r = await up(env, "standby");
+        assert.notEqual(r.status, 0, "the up fails");
+        assert.match(r.stdout, /ssh: handshake failed: ssh: host key mismatch/);
+        assert.equal(sshOk(env, "standby", "cat /etc/wirebot/agent.json"), before, "nothing ran on the standby");
+        await setConfig(env, "standby", "wirebot:standby.existing.hostKey", pinned);
+        const again = await up(env, "standby");
+        assert.equal(again.status, 0, `the next up converges:\n${again.stdout}`);
+        assert.match(sshOk(env, "standby", "cat /etc/wirebot/agent.json"), /"debounceSeconds": 7/);
     });
 
     it("destroys the tenant, standby and primary stacks, leaving each host as before the first up, data kept", async () => {
