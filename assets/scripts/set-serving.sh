@@ -14,6 +14,8 @@ BEFORE_SERVING=${BEFORE_SERVING:-}
 # Absent until the standby stack installed the agent: then there is no peer.
 FLIP_COMMAND=${FLIP_COMMAND:-}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
+# How long a started service must keep running before the step counts it as up.
+START_SETTLE_SECONDS=1
 
 record_prior_state() {
     mkdir -p "$PRIOR_DIR"
@@ -43,11 +45,28 @@ run_flip() {
 # behind that hold-off (up to RestartSec), a restart does not. Running units are
 # left alone, so a re-run changes nothing.
 start_now() {
+    STARTED=""
     for unit in "$@"; do
         systemctl enable --quiet "$unit"
         systemctl is-active --quiet "$unit" && continue
         systemctl reset-failed "$unit" 2>/dev/null || true
         systemctl restart "$unit"
+        STARTED="$STARTED $unit"
+    done
+}
+
+# A service this run started must be running a moment later: one that cannot
+# (a wrong ExecStart, a crash at start) fails the step with its last log lines,
+# before the connector sends it traffic.
+verify_running() {
+    [ -n "$*" ] || return 0
+    sleep "$START_SETTLE_SECONDS"
+    for unit in "$@"; do
+        state=$(systemctl show -p ActiveState --value "$unit")/$(systemctl show -p SubState --value "$unit")
+        [ "$state" = active/running ] && continue
+        echo "$unit does not run ($state); its last log lines:" >&2
+        journalctl -u "$unit" -n 8 --no-pager -o cat >&2 || true
+        exit 1
     done
 }
 
@@ -67,6 +86,8 @@ step_create() {
         [ -z "$changed" ] || systemctl try-restart $changed
         # shellcheck disable=SC2086
         start_now $SERVICES
+        # shellcheck disable=SC2086
+        verify_running $STARTED
         start_now "$CONNECTOR"
         echo "serving: $SERVICES, connector $CONNECTOR on"
     else
