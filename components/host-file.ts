@@ -11,8 +11,15 @@ export interface HostFileSpec {
     group?: string;
 }
 
+/** The unit a file under /etc/systemd/system defines, or "" for any other file. */
+function unitOf(file: string): string {
+    return /^\/etc\/systemd\/system\/[^/]+\.(service|timer|path)$/.test(file) ? file.slice("/etc/systemd/system/".length) : "";
+}
+
 /** One rendered file on a host; a secret content stays secret in state and on the wire. */
 export function hostFile(host: SshHost, file: HostFileSpec, timeoutSeconds: number, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    // A private file's step keeps what it prints secret in the state too: whatever it says is about what the file guards.
+    const privateFile = file.mode === "0600";
     return remoteStep(
         `file${file.path.replace(/[^A-Za-z0-9.]+/g, "-")}`,
         {
@@ -24,9 +31,10 @@ export function hostFile(host: SshHost, file: HostFileSpec, timeoutSeconds: numb
                 OWNER: file.owner ?? "root",
                 GROUP: file.group ?? file.owner ?? "root",
                 CONTENT_B64: pulumi.output(file.content).apply((c) => Buffer.from(c, "utf8").toString("base64")),
+                UNIT: unitOf(file.path),
             },
             timeoutSeconds,
         },
-        opts,
+        privateFile ? { ...opts, additionalSecretOutputs: ["stdout", "stderr"] } : opts,
     );
 }

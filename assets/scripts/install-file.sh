@@ -3,6 +3,20 @@
 # base64-encoded in a variable of the step, never as a command-line argument.
 # A file that existed before the first install is kept aside and put back on delete.
 : "${DEST:?}" "${MODE:?}" "${OWNER:?}" "${GROUP:?}" "${CONTENT_B64:?}"
+# For a systemd unit file: systemd reads the new file at once, and a unit that
+# systemd keeps restarting (say, after a wrong ExecStart) restarts on the new
+# one, so fixing the config fixes the host. Running units are left to the
+# serving step, which restarts changed units in its own order.
+UNIT=${UNIT:-}
+
+reload_unit() {
+    [ -n "$UNIT" ] || return 0
+    systemctl daemon-reload
+    if [ "$(systemctl show -p SubState --value "$UNIT")" = auto-restart ]; then
+        systemctl restart "$UNIT" || true
+        echo "restarted $UNIT, which was restarting, on its new unit file"
+    fi
+}
 
 step_create() {
     # A directory this step makes is recorded, so its delete removes it again once empty.
@@ -21,6 +35,7 @@ step_create() {
     chmod "$MODE" "$tmp"
     mv -f "$tmp" "$DEST"
     echo "installed $DEST ($MODE $OWNER:$GROUP)"
+    reload_unit
 }
 
 step_delete() {

@@ -100,6 +100,15 @@ describe("the Pulumi engine converges the lab hosts", { timeout: 20 * 60_000 }, 
         for (const stack of STACKS) {
             const state = (await pulumiOk(env, ["stack", "export", "-s", stack])).stdout;
             for (const [i, secret] of secrets.entries()) assert.ok(secret.length >= 32 && !state.includes(secret), `secret ${i} is in plain text in the ${stack} stack's state`);
+            // The steps that install a private (0600) file keep what they print secret in the state.
+            const resources = (JSON.parse(state) as { deployment: { resources?: { urn: string; inputs?: { stdin?: unknown }; outputs?: Record<string, unknown> }[] } }).deployment.resources ?? [];
+            const privateSteps = resources.filter((r) => /token|credentials|webhook|tenants-lab\.env/.test(r.urn) && r.outputs && "stdout" in r.outputs);
+            if (stack !== "tenant-lab" || privateSteps.length > 0) assert.ok(privateSteps.length > 0, `${stack}: no private file step found`);
+            for (const step of privateSteps) {
+                const stdout = step.outputs!.stdout as Record<string, unknown>;
+                assert.equal(typeof stdout, "object", `${step.urn}: stdout is plain text in the state`);
+                assert.ok("ciphertext" in stdout, `${step.urn}: stdout is not a secret`);
+            }
         }
         for (const run of upRuns) {
             for (const [i, secret] of secrets.entries()) assert.ok(!(run.stdout + run.stderr).includes(secret), `secret ${i} was printed by pulumi up`);
