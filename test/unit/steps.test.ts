@@ -81,6 +81,39 @@ describe("host steps, run for real", () => {
         assert.match(run.output, /^v2$/m);
     });
 
+    it("keep a revision created again when the late delete of an old instance of it comes after (a failed update, then the config put back)", () => {
+        const dest = path.join(sandbox(), "openclaw-gateway.service");
+        const good = fileStep("primary-file-gateway", dest, "good\n", "0644");
+        const bad = fileStep("primary-file-gateway", dest, "bad\n", "0644");
+        const run = runSteps(
+            [
+                { stdin: good, action: "create" },
+                { stdin: bad, action: "create" },
+                { stdin: good, action: "create" },
+                { stdin: good, action: "delete" },
+                { stdin: bad, action: "delete" },
+            ],
+            `cat ${dest}`,
+        );
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /another instance of this revision is in place; nothing to undo/);
+        assert.match(run.output, /^good$/m, "the file the config asks for stays");
+        const later = path.join(sandbox(), "openclaw-gateway.service");
+        const [good2, bad2] = ["good\n", "bad\n"].map((c) => fileStep("primary-file-gateway", later, c, "0644"));
+        const destroyed = runSteps(
+            [
+                { stdin: good2, action: "create" },
+                { stdin: bad2, action: "create" },
+                { stdin: good2, action: "create" },
+                { stdin: good2, action: "delete" },
+                { stdin: bad2, action: "delete" },
+                { stdin: good2, action: "delete" },
+            ],
+            `test ! -e ${later} && echo gone`,
+        );
+        assert.match(destroyed.output, /^gone$/m, "the last instance's delete still undoes it");
+    });
+
     it("are idempotent: the same create twice gives the same result", () => {
         const dest = path.join(sandbox(), "config.json");
         const step = fileStep("primary-file-config", dest, "{}\n", "0640");
