@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR, createStacks, EngineRun, labSettings, pulumi, pulumiOk, SERVICE_UNITS, setConfig, STACKS, up } from "./engine";
+import { CONNECTOR, createStacks, EngineRun, labSettings, pulumi, pulumiOk, SERVICE_UNITS, SERVICES, setConfig, STACKS, up } from "./engine";
 import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
 
 // The program itself, run by the Pulumi engine (CLI, nodejs language host,
@@ -148,6 +148,21 @@ describe("the Pulumi engine converges the lab hosts", { timeout: 20 * 60_000 }, 
         const again = await up(env, "standby");
         assert.equal(again.status, 0, `the next up converges:\n${again.stdout}`);
         assert.match(sshOk(env, "standby", "cat /etc/wirebot/agent.json"), /"debounceSeconds": 7/);
+    });
+
+    it("fails a step that cannot work on the host, naming it and the host's stderr; converges with no leftovers once the config is fixed", async () => {
+        const good = SERVICES.find((svc) => svc.name === "gateway")!.execStart;
+        await setConfig(env, "primary", "wirebot:services.gateway.execStart", "/usr/bin/no-such-gateway");
+        const r = await up(env, "primary");
+        assert.notEqual(r.status, 0, "the up fails");
+        assert.match(r.stdout, /command:remote:Command \(primary-serving\)/, "names the step");
+        assert.match(r.stdout, /openclaw-gateway\.service does not run/, "passes the host's stderr through");
+        await setConfig(env, "primary", "wirebot:services.gateway.execStart", good);
+        const again = await up(env, "primary");
+        assert.equal(again.status, 0, `the next up converges:\n${again.stdout}`);
+        assert.doesNotMatch(sshOk(env, "primary", "cat /etc/systemd/system/openclaw-gateway.service"), /no-such-gateway/, "no leftover of the bad config");
+        await waitFor("the gateway running again", () => (ssh(env, "primary", "systemctl is-active openclaw-gateway.service").stdout.trim() === "active" ? true : undefined), 15_000, 500);
+        assert.equal((await pulumi(env, ["preview", "-s", "primary", "--expect-no-changes"])).status, 0);
     });
 
     it("destroys the tenant, standby and primary stacks, leaving each host as before the first up, data kept", async () => {
