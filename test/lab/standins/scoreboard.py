@@ -11,6 +11,7 @@ Header X-Tenant: <id> selects <tenants dir>/<id>/events.db.
 """
 import json
 import os
+import signal
 import socket
 import sqlite3
 import threading
@@ -25,6 +26,7 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS events (
 
 _local = threading.local()
 _write_lock = threading.Lock()
+_stopping = threading.Event()
 
 
 def connection(path):
@@ -67,6 +69,8 @@ class Handler(BaseHTTPRequestHandler):
             event = json.loads(self.rfile.read(length))
             path, tenant = self.db_path()
             with _write_lock:
+                if _stopping.is_set():
+                    return self.reply(503, {"error": "stopping"})
                 connection(path).execute(
                     "INSERT OR IGNORE INTO events (id, tenant, kind, payload) VALUES (?, ?, ?, ?)",
                     (str(event["id"]), tenant, event.get("kind", "event"), json.dumps(event.get("payload"))),
@@ -90,5 +94,20 @@ class Handler(BaseHTTPRequestHandler):
             super().log_message(fmt, *args)
 
 
+def stop_cleanly(server):
+    """SIGTERM stops the service as a well-behaved one stops: a write in progress
+    finishes and is acknowledged, none starts after. (Killed in the middle of a
+    commit, SQLite can leave a transaction in the WAL that readers of the live
+    file do not see until the next recovery, while Litestream, which reads the
+    WAL itself, ships it.)"""
+    def handler(signum, frame):
+        with _write_lock:
+            _stopping.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, handler)
+
+
 if __name__ == "__main__":
-    ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
+    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    stop_cleanly(server)
+    server.serve_forever()
