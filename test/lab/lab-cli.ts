@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { createStacks, engineEnv, labSettings, outputs, projectDir, pulumi, STACKS, up } from "./engine";
+import { engineEnv, outputs, projectDir, pulumi, STACKS } from "./engine";
 import { HOSTS_SCRIPT, hosts, labEnv } from "./lab";
+import { converge } from "./runtime-harness";
 
 // npm run lab -- <command>
 //   up                 boot both hosts, then pulumi up the primary, standby and tenant-lab stacks
@@ -15,13 +16,7 @@ const HEARTBEAT_SECONDS = 10;
 async function labUp(): Promise<void> {
     hosts("up");
     const env = labEnv();
-    await createStacks(env, labSettings(HEARTBEAT_SECONDS, true));
-    for (const stack of STACKS) {
-        process.stderr.write(`[lab] pulumi up -s ${stack} ...\n`);
-        const r = await up(env, stack);
-        if (r.status !== 0) throw new Error(`pulumi up -s ${stack} failed:\n${r.stdout}${r.stderr}`);
-        process.stderr.write(`[lab] pulumi up -s ${stack}: ${(r.ms / 1000).toFixed(1)} s\n`);
-    }
+    await converge(env, HEARTBEAT_SECONDS, true);
     for (const stack of ["primary", "standby"] as const) {
         const out = await outputs(env, stack);
         console.log(`${stack}: active side ${out.activeSide}; ${stack === "primary" ? `endpoints ${(out.endpoints as string[]).join(", ")}` : `standby at ${out.standbyAddress}`}`);
