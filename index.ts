@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadSettings } from "./components/config";
+import { loadSettings } from "./src/config/load";
 
 // Config is read and validated once, before any resource is registered. Each
 // role loads only its own stack module, so a primary never loads cloud code it
@@ -8,10 +8,10 @@ export = async (): Promise<Record<string, unknown>> => {
     const settings = loadSettings(pulumi.getStack());
     switch (settings.role) {
         case "primary":
-            return (await import("./components/primary-stack")).primaryStack(settings);
+            return (await import("./src/stacks/primary")).primaryStack(settings);
         case "standby":
-            return (await import("./components/standby-stack")).standbyStack(settings);
+            return (await import("./src/stacks/standby")).standbyStack(settings);
         case "tenant":
-            return (await import("./components/tenant-stack")).tenantStack(settings);
+            return (await import("./src/stacks/tenant")).tenantStack(settings);
     }
 };

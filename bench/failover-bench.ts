@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hosts, LabEnv, sshOk, waitFor } from "../test/lab/lab";
-import { flipServing, Load, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, upOk } from "../test/lab/runtime-harness";
+import { hosts, LabEnv, sshOk, waitFor } from "../lab/lab";
+import { flipServing, Load, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, upOk } from "../lab/runtime-harness";
 import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./flip-cycles";
 
 // Unplanned failover on the lab, measured: the primary is powered off under the

@@ -1,5 +1,5 @@
-import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../test/lab/lab";
-import { flipServing, Load, Sampler } from "../test/lab/runtime-harness";
+import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../lab/lab";
+import { flipServing, Load, Sampler } from "../lab/runtime-harness";
 
 // The config-flip paths, measured on the lab: the active side set in each
 // stack's config and `pulumi up` of the primary stack before the standby stack,

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { replicaPathOf } from "../../components/litestream-config";
-import { CONNECTOR, PATHS, SERVICE_UNITS } from "./engine";
-import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "./lab";
-import { up } from "./engine";
-import { flipServing, Load, LOAD_PER_SECOND, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab } from "./runtime-harness";
+import { replicaPathOf } from "../../src/render/litestream-config";
+import { CONNECTOR, PATHS, SERVICE_UNITS } from "../../lab/engine";
+import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../../lab/lab";
+import { up } from "../../lab/engine";
+import { flipServing, Load, LOAD_PER_SECOND, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
 
 // The active side flipped in the stack config, converged the way `pulumi up`
 // applies it: each host's serving step (set-serving.sh, whose first act is the

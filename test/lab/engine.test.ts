@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR, createStacks, EngineRun, labSettings, pulumi, pulumiOk, SERVICE_UNITS, SERVICES, setConfig, STACKS, up } from "./engine";
-import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
+import { CONNECTOR, createStacks, EngineRun, labSettings, pulumi, pulumiOk, SERVICE_UNITS, SERVICES, setConfig, STACKS, up } from "../../lab/engine";
+import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "../../lab/lab";
 
 // The program itself, run by the Pulumi engine (CLI, nodejs language host,
 // command and random providers) against the two lab hosts: a cold converge of

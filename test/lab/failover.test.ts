@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR } from "./engine";
-import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "./lab";
-import { Load, LOAD_PER_SECOND, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "./runtime-harness";
-import { sign } from "../../assets/agent/src/heartbeat";
+import { CONNECTOR } from "../../lab/engine";
+import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "../../lab/lab";
+import { Load, LOAD_PER_SECOND, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
+import { sign } from "../../agent/src/heartbeat/heartbeat";
 
 // The host runtime on real hosts: file sync, the agents' API and its
 // authentication, a fire drill under load, a cut link, and automatic failover

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { REPLICA_USER, REPLICATION_KEY_PATH } from "../../components/litestream-config";
-import { LITESTREAM_UNIT } from "../../components/replication-feeders";
-import { CONNECTOR, PATHS, SERVICES } from "./engine";
-import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "./lab";
-import { converge } from "./runtime-harness";
+import { REPLICA_USER, REPLICATION_KEY_PATH } from "../../src/render/litestream-config";
+import { LITESTREAM_UNIT } from "../../src/components/replication-feeders";
+import { CONNECTOR, PATHS, SERVICES } from "../../lab/engine";
+import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "../../lab/lab";
+import { converge } from "../../lab/runtime-harness";
 
 // The host half of the program on real systemd hosts: the stacks brought up by
 // the Pulumi engine on two nspawn-booted Debian hosts, then what that left on

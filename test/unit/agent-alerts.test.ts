@@ -4,7 +4,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { Alerter, AlertClock, alerterFromFile, delayFor, MAX_CONTENT } from "../../assets/agent/src/alerts";
+import { Alerter, AlertClock, alerterFromFile, delayFor, MAX_CONTENT } from "../../agent/src/monitoring/alerts";
 
 const WEBHOOK = "https://discord.example/api/webhooks/123/secret-token";
 

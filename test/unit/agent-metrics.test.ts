@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { build } from "esbuild";
 import { register as globalRegister, Registry } from "prom-client";
-import { MetricsSnapshot, renderMetrics } from "../../assets/agent/src/metrics";
+import { MetricsSnapshot, renderMetrics } from "../../agent/src/monitoring/metrics";
 
 const EVENTS = "/data/wirebot/scoreboard/events.db";
 const HISTORY = "/data/wirebot/mem0/history.db";
@@ -149,7 +149,7 @@ describe("agent metrics", () => {
 describe("agent metrics in the one-file agent", () => {
     it("bundle with prom-client for Node 18 and render from the bundle", async () => {
         const result = await build({
-            entryPoints: [path.join(__dirname, "../../assets/agent/src/metrics.ts")],
+            entryPoints: [path.join(__dirname, "../../agent/src/monitoring/metrics.ts")],
             bundle: true,
             platform: "node",
             target: "node18",

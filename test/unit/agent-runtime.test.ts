@@ -4,11 +4,11 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { Alerter, AlertClock, delayFor, MAX_CONTENT } from "../../assets/agent/src/alerts";
-import { TreeWatcher } from "../../assets/agent/src/file-watch";
-import { lagSeconds, localStateDir, position } from "../../assets/agent/src/ltx-position";
-import { renderMetrics } from "../../assets/agent/src/metrics";
-import { SyncScheduler, Timers } from "../../assets/agent/src/sync-scheduler";
+import { Alerter, AlertClock, delayFor, MAX_CONTENT } from "../../agent/src/monitoring/alerts";
+import { TreeWatcher } from "../../agent/src/replication/file-watch";
+import { lagSeconds, localStateDir, position } from "../../agent/src/replication/ltx-position";
+import { renderMetrics } from "../../agent/src/monitoring/metrics";
+import { SyncScheduler, Timers } from "../../agent/src/replication/sync-scheduler";
 
 /** Timers that fire only when the test moves the clock. */
 class FakeTimers implements Timers {

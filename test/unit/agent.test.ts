@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { buildAgentBundle } from "../../assets/agent/build";
-import { sign, verify } from "../../assets/agent/src/heartbeat";
-import { MissCounter } from "../../assets/agent/src/miss-counter";
+import { buildAgentBundle } from "../../agent/build";
+import { sign, verify } from "../../agent/src/heartbeat/heartbeat";
+import { MissCounter } from "../../agent/src/heartbeat/miss-counter";
 import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 describe("miss counter", () => {

@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { buildAgentBundle } from "../../assets/agent/build";
-import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../assets/agent/src/activation";
-import { AgentConfig } from "../../assets/agent/src/config";
-import { LAST_CLAIM, primarySilenceSeconds } from "../../assets/agent/src/primary-life";
+import { buildAgentBundle } from "../../agent/build";
+import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../agent/src/takeover/activation";
+import { AgentConfig } from "../../agent/src/core/config";
+import { LAST_CLAIM, primarySilenceSeconds } from "../../agent/src/heartbeat/primary-life";
 import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 // A returning primary asks the standby before it starts anything (may-serve, a

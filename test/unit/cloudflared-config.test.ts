@@ -4,13 +4,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { cloudflaredConfig, ingressRules } from "../../components/ingress";
-import { resolveServices } from "../../components/service-units";
+import { cloudflaredConfig, ingressRules } from "../../src/render/ingress";
+import { resolveServices } from "../../src/render/service-units";
 
 // The connector config the program renders, read by the real cloudflared.
 function cloudflared(args: string[]): { status: number; out: string } {
     const r = spawnSync("cloudflared", args, { encoding: "utf8" });
-    assert.equal(r.error, undefined, "cloudflared is not on PATH: run `bash test/lab/tools.sh install cloudflared`");
+    assert.equal(r.error, undefined, "cloudflared is not on PATH: run `bash lab/tools.sh install cloudflared`");
     return { status: r.status ?? -1, out: r.stdout + r.stderr };
 }
 

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { fingerprint, fingerprintDifference } from "../../assets/agent/src/databases";
+import { fingerprint, fingerprintDifference } from "../../agent/src/replication/databases";
 
 // What a planned handover compares: the primary's database once writes stopped
 // against a restore of the standby's replica, table by table, on real SQLite.

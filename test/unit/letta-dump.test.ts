@@ -5,14 +5,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import * as zlib from "node:zlib";
-import { ASSETS_DIR } from "../../components/templates";
+import { HOST_DIR } from "../../src/render/templates";
 
 // No Letta container can run here: `podman` in these tests is a stand-in
 // script with podman's command line, so the dump script's own logic (skip,
 // status of pg_dumpall through the pipe, verification, pruning, shipping,
 // state, cleanup) runs for real under sh.
 
-const SCRIPT = path.join(ASSETS_DIR, "host", "wirebot-letta-dump");
+const SCRIPT = path.join(HOST_DIR, "bin", "wirebot-letta-dump");
 const SQL = "-- PostgreSQL database cluster dump\nCREATE ROLE letta;\nCREATE DATABASE letta OWNER letta;\n";
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const DUMP_NAME = /^letta-\d{8}T\d{6}Z\.sql\.gz$/;

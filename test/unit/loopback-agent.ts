@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import * as path from "node:path";
-import { AgentConfig } from "../../assets/agent/src/config";
+import { AgentConfig } from "../../agent/src/core/config";
 
 // Shared by the tests that run the bundled agent on loopback: a free port and
 // an agent config whose units do not exist, so neither side counts as serving.

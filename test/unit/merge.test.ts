@@ -5,13 +5,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it, TestContext } from "node:test";
-import { ASSETS_DIR } from "../../components/templates";
+import { HOST_DIR } from "../../src/render/templates";
 
 // wirebot-merge against the real sqlite3: every merge either applies all of
 // SOURCE's changes with integrity_check ok, or refuses with a report and leaves
 // TARGET exactly as it was.
 
-const MERGE = path.join(ASSETS_DIR, "host", "wirebot-merge");
+const MERGE = path.join(HOST_DIR, "bin", "wirebot-merge");
 
 function sql(db: string, statement: string): string {
     const r = spawnSync("sqlite3", ["-bail", db], { input: statement, encoding: "utf8" });

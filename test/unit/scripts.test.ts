@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { ASSETS_DIR } from "../../components/templates";
+import { HOST_DIR } from "../../src/render/templates";
 
 function shellScripts(): string[] {
     const found: string[] = [];
@@ -14,7 +14,7 @@ function shellScripts(): string[] {
             else if (fs.readFileSync(full, "utf8").startsWith("#!/bin/sh")) found.push(full);
         }
     };
-    walk(ASSETS_DIR);
+    walk(HOST_DIR);
     return found;
 }
 
@@ -26,7 +26,7 @@ describe("host scripts", () => {
     });
 
     for (const script of scripts) {
-        it(`${path.relative(ASSETS_DIR, script)} passes shellcheck`, () => {
+        it(`${path.relative(HOST_DIR, script)} passes shellcheck`, () => {
             // Step scripts are fragments: the dispatcher (step.sh) and libraries are joined to them on the host.
             const result = spawnSync("shellcheck", ["--shell=sh", "--exclude=SC2034,SC2154", "--format=gcc", script], { encoding: "utf8" });
             assert.equal(result.error, undefined, "shellcheck must be installed: apt-get install -y shellcheck");

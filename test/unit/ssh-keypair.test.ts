@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { ed25519KeypairFromSeed } from "../../components/ssh-keypair";
+import { ed25519KeypairFromSeed } from "../../src/host/ssh-keypair";
 
 // RFC 8032 section 7.1, test 1.
 const RFC8032_SECRET = Buffer.from("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "hex");

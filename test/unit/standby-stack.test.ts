@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
-import { fileSyncPaths } from "../../components/file-sync";
-import { nextCommand } from "../../components/standby-stack";
+import { fileSyncPaths } from "../../src/render/file-sync";
+import { nextCommand } from "../../src/stacks/standby";
 import { FILE_SYNC_PUBLIC_KEY, fileContent, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
 const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { launcherCommand, stepStdin } from "../../components/remote-step";
+import { launcherCommand, stepStdin } from "../../src/host/remote-step";
 
 // The host half of each step, run for real: the same stdin a host receives, in a
 // private mount namespace whose /var/lib is a fresh tmpfs, so the step's

@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { DEFAULT_DRILL_SCHEDULE, SERVICE_NAMES } from "../../components/config-schema";
-import { connectorUnit, renderServiceUnit, resolveServices, UnitFile } from "../../components/service-units";
-import { readAsset, renderTemplate } from "../../components/templates";
+import { DEFAULT_DRILL_SCHEDULE, SERVICE_NAMES } from "../../src/config/schema";
+import { connectorUnit, renderServiceUnit, resolveServices, UnitFile } from "../../src/render/service-units";
+import { readAsset, renderTemplate } from "../../src/render/templates";
 
 function allUnits(): UnitFile[] {
     const everyService = Object.fromEntries(SERVICE_NAMES.map((n) => [n, { enabled: true }]));

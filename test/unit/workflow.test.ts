@@ -20,8 +20,8 @@ function actionlint(file: string): { status: number | null; errors: LintError[] 
     const result = spawnSync("actionlint", ["-no-color", "-format", "{{json .}}", file], { encoding: "utf8" });
     if (result.error) {
         assert.fail(
-            `actionlint could not run (${result.error.message}). Build it with \`bash test/lab/tools.sh install\` ` +
-                "and put `bash test/lab/tools.sh path` on PATH (npm run test:unit does).",
+            `actionlint could not run (${result.error.message}). Build it with \`bash lab/tools.sh install\` ` +
+                "and put `bash lab/tools.sh path` on PATH (npm run test:unit does).",
         );
     }
     try {

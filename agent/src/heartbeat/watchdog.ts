@@ -1,0 +1,124 @@
+import * as http from "node:http";
+import * as os from "node:os";
+import { Alerter, alerterFromFile } from "../monitoring/alerts";
+import { activate, ActivationRefused, activationUnderway, takeoverRecord } from "../takeover/activation";
+import { AgentConfig, readSecretFile } from "../core/config";
+import { authorize } from "./auth";
+import { Heartbeat } from "./heartbeat";
+import { listen, readBody, sendJson } from "../core/http";
+import { log } from "../core/log";
+import { MissCounter } from "./miss-counter";
+import { databasesOf } from "../replication/databases";
+import { position } from "../replication/ltx-position";
+import { sendMetrics, standbyMetrics } from "../monitoring/host-metrics";
+import { recordClaim, recordHeartbeat } from "./primary-life";
+import { readState } from "../core/state";
+import { isActive } from "../core/systemd";
+import { HANDBACK, handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeover-api";
+
+/** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
+export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
+    const token = readSecretFile(config.tokenFile);
+    const alerter = alerterFromFile(config.alertWebhookUrlFile, log);
+    const intervalMs = config.heartbeatIntervalSeconds * 1000;
+    const counter = new MissCounter(intervalMs, config.missThreshold, now());
+    const server = http.createServer((req, res) => {
+        handle(config, token, counter, now, req, res).catch((err: Error) => {
+            log(`watchdog: request failed: ${err.message}`);
+            if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
+        });
+    });
+    await listen(server, config.listen.address, config.listen.port);
+    log(`watchdog: expecting heartbeats every ${config.heartbeatIntervalSeconds}s on ${config.listen.address}:${config.listen.port}; threshold ${config.missThreshold} misses`);
+    watchMisses(config, counter, now, intervalMs, alerter);
+    return server;
+}
+
+function watchMisses(config: AgentConfig, counter: MissCounter, now: () => number, intervalMs: number, alerter: Alerter): void {
+    let reported = 0;
+    let acting = false;
+    let lastAttempt = -Infinity;
+    const timer = setInterval(() => {
+        const misses = counter.misses(now());
+        if (misses !== reported) {
+            if (misses === 0) log("watchdog: heartbeats are back");
+            else log(`watchdog: primary missed ${misses} heartbeat(s) (threshold ${config.missThreshold})`);
+            reported = misses;
+        }
+        if (!counter.tripped(now()) || acting || now() - lastAttempt < intervalMs) return;
+        if (isActive(config.units.connector)) return;
+        lastAttempt = now();
+        acting = true;
+        void takeOver(config, misses, alerter).finally(() => (acting = false));
+    }, Math.max(250, intervalMs / 4));
+    timer.unref();
+}
+
+/** After the threshold: consult the witness, then activate, or alert only when so configured. */
+async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): Promise<void> {
+    const host = os.hostname();
+    const say = (line: string) => {
+        log(`watchdog: ${line}`);
+        alerter.send(`[${host}] ${line}`);
+    };
+    if (!config.autoActivate) return say(`primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
+    if (!config.witnessUrl) return say(`primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
+    try {
+        const takeover = await activate(config, `primary missed ${misses} heartbeats`, false, { automatic: true, primaryMustBeSilent: true });
+        const total = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
+        say(`took over in ${total} ms: ${takeover.timeline.map((t) => `${t.step} ${t.ms} ms${t.detail ? ` (${t.detail})` : ""}`).join(", ")}`);
+    } catch (err) {
+        const refused = err instanceof ActivationRefused;
+        say(`${refused ? "not activating" : "activation failed"}: ${(err as Error).message}`);
+    }
+}
+
+async function handle(
+    config: AgentConfig,
+    token: string,
+    counter: MissCounter,
+    now: () => number,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+): Promise<void> {
+    if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
+    if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, now()));
+    if (req.method === "GET" && req.url === "/serving") {
+        return sendJson(res, 200, {
+            serving: isActive(config.units.connector),
+            activating: activationUnderway(config),
+            takeover: takeoverRecord(config),
+            handback: readState(config.stateDir, HANDBACK),
+        });
+    }
+    if (req.method === "POST" && req.url === "/claim") return handleClaim(config, token, counter, now, req, res);
+    if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, token, req, res);
+    if (req.method !== "POST" || req.url !== "/heartbeat") return sendJson(res, 404, { error: "not found" });
+    const body = await readBody(req);
+    const verdict = authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "heartbeat");
+    if (!verdict.ok) return sendJson(res, 401, { error: "rejected" });
+    const beat = JSON.parse(body) as Heartbeat;
+    counter.heartbeat(now());
+    recordHeartbeat(config, now(), req.socket.remoteAddress, beat);
+    // The reply tells the primary how far each replica has got, for its lag figures.
+    sendJson(res, 200, { replicas: Object.fromEntries(databasesOf(config).map((db) => [db.live, position(db.replica)])) });
+}
+
+/**
+ * The primary asks before it starts its connector or a service (`may-serve`).
+ * The claim is recorded as a sign of life first, then the answer is read: no
+ * while this host serves or an activation runs. Once granted, no activation
+ * starts here until the primary has been silent for the miss threshold again.
+ */
+async function handleClaim(config: AgentConfig, token: string, counter: MissCounter, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (!authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "claim").ok) return sendJson(res, 401, { error: "rejected" });
+    const { unit } = JSON.parse(body) as { unit?: string };
+    counter.heartbeat(now());
+    recordClaim(config, now(), req.socket.remoteAddress, unit ?? "unknown");
+    const serving = isActive(config.units.connector);
+    const activating = activationUnderway(config);
+    const granted = !serving && !activating;
+    if (!granted) log(`watchdog: refused the primary's claim to start ${unit ?? "a unit"}: ${serving ? "this standby serves" : "an activation is under way"}`);
+    return sendJson(res, 200, { granted, serving, activating, takeover: takeoverRecord(config) });
+}

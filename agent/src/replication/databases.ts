@@ -1,0 +1,76 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { AgentConfig } from "../core/config";
+
+export interface Database {
+    live: string;
+    replica: string;
+}
+
+/** Every live database and its replica: the configured ones and each tenant's events.db. */
+export function databasesOf(config: AgentConfig): Database[] {
+    const found = config.databases.map((db) => ({ live: db.path, replica: db.replica }));
+    const tenantsReplica = config.tenantsReplicaDir;
+    for (const tenant of listDirs(config.tenantsDir)) {
+        const live = path.posix.join(config.tenantsDir, tenant, "events.db");
+        if (fs.existsSync(live)) found.push({ live, replica: path.posix.join(tenantsReplica, tenant, "events.db") });
+    }
+    for (const tenant of listDirs(tenantsReplica)) {
+        const live = path.posix.join(config.tenantsDir, tenant, "events.db");
+        if (!found.some((db) => db.live === live)) found.push({ live, replica: path.posix.join(tenantsReplica, tenant, "events.db") });
+    }
+    return found;
+}
+
+function listDirs(dir: string): string[] {
+    try {
+        return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+        return [];
+    }
+}
+
+/**
+ * What a database holds, table by table: its rows and a SHA3 hash of their
+ * content in column order, as JSON: {"table": "rows:hash", ...} in table order.
+ * Equal on two hosts exactly when they hold the same rows. Litestream's own
+ * bookkeeping tables (_litestream_seq, _litestream_lock) are left out: Litestream
+ * writes them on each host by itself and does not ship a change that touches
+ * nothing else, so they say nothing about the application's writes.
+ */
+export function fingerprint(file: string): string | null {
+    if (!fs.existsSync(file)) return null;
+    const tables = sqlite(file, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' ORDER BY name;")
+        .split("\n")
+        .filter(Boolean);
+    if (tables.length === 0) return "{}";
+    const script = tables.map((t) => `SELECT count(*) || ':' || lower(hex(sha3_query(${sqlString(`SELECT * FROM ${sqlName(t)} ORDER BY ${columnList(file, t)}`)}))) FROM ${sqlName(t)};`).join("\n");
+    const lines = sqlite(file, script).split("\n").filter(Boolean);
+    return JSON.stringify(Object.fromEntries(tables.map((t, i) => [t, lines[i]])));
+}
+
+const sqlName = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+function columnList(file: string, table: string): string {
+    const count = Number(sqlite(file, `SELECT count(*) FROM pragma_table_info(${sqlString(table)});`));
+    return Array.from({ length: Math.max(count, 1) }, (_, i) => String(i + 1)).join(", ");
+}
+
+function sqlite(file: string, script: string): string {
+    return execFileSync("sqlite3", ["-readonly", file], { input: script, encoding: "utf8", timeout: 60_000 }).trim();
+}
+
+/** Which tables differ between two fingerprints, with their row counts: what a refusal tells the operator. */
+export function fingerprintDifference(expected: string | null, actual: string | null): string {
+    if (expected === null || actual === null) return expected === actual ? "" : `${expected === null ? "no database on the primary" : "no replica"}`;
+    const parse = (f: string) => new Map(Object.entries(JSON.parse(f) as Record<string, string>));
+    const want = parse(expected);
+    const have = parse(actual);
+    const rows = (v: string | undefined) => (v === undefined ? "absent" : `${v.split(":")[0]} rows`);
+    return [...new Set([...want.keys(), ...have.keys()])]
+        .filter((t) => want.get(t) !== have.get(t))
+        .map((t) => `${t}: primary ${rows(want.get(t))}, replica ${rows(have.get(t))}${want.has(t) && have.has(t) && rows(want.get(t)) === rows(have.get(t)) ? " (same count, other content)" : ""}`)
+        .join("; ");
+}

@@ -1,0 +1,45 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { AgentConfig } from "../core/config";
+import { databasesOf } from "./databases";
+
+/** Litestream's control socket on the primary (enabled in its config, directory made by its unit). */
+export const LITESTREAM_SOCKET = "/run/wirebot-litestream/litestream.sock";
+const SYNC_TIMEOUT_SECONDS = 30;
+
+export class ShipFailed extends Error {}
+
+interface SyncResult {
+    txid: number;
+    replica_txid?: number;
+}
+
+/**
+ * Once writes have stopped, has Litestream take each database's last
+ * transaction and upload it to the standby now (`litestream sync -wait`), so a
+ * planned handover neither waits for the next sync interval nor starts while a
+ * write is still on its way. Returns what each database reached.
+ */
+export function shipFinalWrites(config: AgentConfig): string {
+    const shipped: string[] = [];
+    for (const db of databasesOf(config)) {
+        if (!fs.existsSync(db.live)) continue;
+        let result: SyncResult;
+        try {
+            const out = execFileSync("litestream", ["sync", "-wait", "-timeout", String(SYNC_TIMEOUT_SECONDS), "-socket", LITESTREAM_SOCKET, "-json", db.live], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+                timeout: (SYNC_TIMEOUT_SECONDS + 5) * 1000,
+            });
+            result = JSON.parse(out) as SyncResult;
+        } catch (err) {
+            const e = err as { stderr?: string; message: string };
+            throw new ShipFailed(`Litestream could not ship the last writes of ${db.live}: ${(e.stderr || e.message).trim().split("\n").pop()}`);
+        }
+        if (result.replica_txid !== undefined && result.replica_txid < result.txid) {
+            throw new ShipFailed(`Litestream shipped ${db.live} only to transaction ${result.replica_txid} of ${result.txid}`);
+        }
+        shipped.push(`${db.live} at transaction ${result.txid}`);
+    }
+    return shipped.join(", ");
+}

@@ -1,0 +1,128 @@
+import { execFileSync } from "node:child_process";
+import * as http from "node:http";
+import * as os from "node:os";
+import { AgentConfig, readSecretFile } from "../core/config";
+import { Heartbeat, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from "../heartbeat/heartbeat";
+import { authorize } from "../heartbeat/auth";
+import { DRILL_UNIT } from "../drill/drill";
+import { FileSync, lastFileSync, startFileSync } from "./file-sync";
+import { listen, readBody, sendJson } from "../core/http";
+import { LAST_SENT, LETTA_DUMP_STATE, LettaDumpRecord, replicationLag, replicatorMetrics, SendRecord, sendMetrics } from "../monitoring/host-metrics";
+import { log } from "../core/log";
+import { readState, writeState } from "../core/state";
+import { unitStates } from "../core/systemd";
+
+const SEND_TIMEOUT_MS = 2000;
+const MUTATION_MAX_AGE_MS = 30_000;
+
+/** The primary's agent: signed heartbeats to the standby, and the status API. */
+export async function runReplicator(config: AgentConfig): Promise<http.Server> {
+    const token = readSecretFile(config.tokenFile);
+    let seq = 0;
+    let lastError: string | undefined;
+    let replicas: SendRecord["replicas"];
+    const tick = async () => {
+        seq += 1;
+        const record = await sendHeartbeat(config, token, seq);
+        // Without an answer the replicas are where they last were: the lag keeps growing from there.
+        replicas = record.replicas ?? replicas;
+        writeState(config.stateDir, LAST_SENT, { ...record, replicas });
+        // One line when delivery starts failing or recovers, not one per beat.
+        if (record.error !== lastError) log(record.ok ? `heartbeats reach ${config.peer.address}:${config.peer.port} again` : `heartbeat to ${config.peer.address}:${config.peer.port} failed: ${record.error}`);
+        lastError = record.error;
+    };
+    void tick();
+    setInterval(() => void tick(), config.heartbeatIntervalSeconds * 1000);
+    const fileSync = startFileSync(config);
+    const server = http.createServer((req, res) => {
+        handle(config, token, fileSync, req, res).catch((err: Error) => {
+            log(`replicator: request failed: ${err.message}`);
+            if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
+        });
+    });
+    await listen(server, config.listen.address, config.listen.port);
+    log(`replicator: heartbeats every ${config.heartbeatIntervalSeconds}s to ${config.peer.address}:${config.peer.port}; status API on ${config.listen.address}:${config.listen.port}`);
+    return server;
+}
+
+export async function sendHeartbeat(config: AgentConfig, token: string, seq: number): Promise<SendRecord> {
+    const sentAt = new Date().toISOString();
+    const beat: Heartbeat = {
+        host: os.hostname(),
+        role: config.role,
+        sentAt,
+        seq,
+        services: Object.fromEntries(Object.entries(unitStates([...config.units.services, config.units.connector])).map(([u, s]) => [u, s.active])),
+    };
+    const body = JSON.stringify(beat);
+    try {
+        const response = await fetch(`http://${config.peer.address}:${config.peer.port}/heartbeat`, {
+            method: "POST",
+            headers: { "content-type": "application/json", [SIGNATURE_HEADER]: sign(token, sentAt, body), [TIMESTAMP_HEADER]: sentAt },
+            body,
+            signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+        });
+        if (!response.ok) return { at: sentAt, seq, ok: false, error: `HTTP ${response.status}` };
+        const reply = (await response.json().catch(() => ({}))) as { replicas?: Record<string, string | null> };
+        return { at: sentAt, seq, ok: true, replicas: reply.replicas };
+    } catch (err) {
+        return { at: sentAt, seq, ok: false, error: (err as Error).message };
+    }
+}
+
+async function handle(config: AgentConfig, token: string, fileSync: FileSync | null, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true });
+    if (req.method === "GET" && req.url === "/status") return sendJson(res, 200, replicatorStatus(config, fileSync));
+    if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, replicatorMetrics(config));
+    if (req.method !== "POST" || (req.url !== "/trigger-sync" && req.url !== "/drill")) return sendJson(res, 404, { error: "not found" });
+    const body = await readBody(req);
+    if (!authorize(req, body, token, Date.now(), MUTATION_MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
+    if (req.url === "/trigger-sync") {
+        if (!fileSync) return sendJson(res, 409, { error: "no paths are configured for file sync" });
+        log(`replicator: full sync requested from ${req.socket.remoteAddress}`);
+        await fileSync.scheduler.now();
+        return sendJson(res, 200, { fileSync: lastFileSync(config) });
+    }
+    return startDrill(config, res);
+}
+
+/** A drill takes a minute or more: the call starts it and answers at once; the log and the alert tell the outcome. */
+function startDrill(config: AgentConfig, res: http.ServerResponse): void {
+    try {
+        execFileSync("systemctl", ["start", "--no-block", DRILL_UNIT]);
+    } catch (err) {
+        return sendJson(res, 500, { error: `could not start ${DRILL_UNIT}: ${(err as Error).message.split("\n")[0]}` });
+    }
+    log(`replicator: fire drill started on request (${DRILL_UNIT})`);
+    sendJson(res, 202, { started: DRILL_UNIT, log: "/var/log/wirebot/fire-drill.log" });
+}
+
+/** Shaped like the status document of the architecture (000, section 9). */
+export function replicatorStatus(config: AgentConfig, fileSync: FileSync | null) {
+    const last = readState<SendRecord>(config.stateDir, LAST_SENT);
+    const litestream = unitStates(["wirebot-litestream.service"])["wirebot-litestream.service"];
+    const lag = replicationLag(config, Date.now());
+    const lags = Object.values(lag).filter((v): v is number => v !== null);
+    const sync = lastFileSync(config);
+    const letta = readState<LettaDumpRecord>(config.stateDir, LETTA_DUMP_STATE);
+    return {
+        primary: true,
+        standby_reachable: last?.ok ?? null,
+        last_heartbeat: last?.ok ? last.at : null,
+        replication: {
+            litestream: {
+                status: litestream.active === "active" ? "streaming" : litestream.active,
+                lag_ms: lags.length ? Math.round(Math.max(...lags) * 1000) : null,
+                databases: Object.fromEntries(Object.entries(lag).map(([db, l]) => [db, l === null ? null : Math.round(l * 1000)])),
+            },
+            file_sync: {
+                status: fileSync?.scheduler.busy ? "syncing" : sync === null ? "never" : sync.ok ? "idle" : "failing",
+                last_sync: sync?.ok ? sync.at : null,
+                pending: fileSync?.scheduler.pending ? 1 : 0,
+                error: sync && !sync.ok ? (sync.reason ?? "failed") : undefined,
+            },
+            letta_dump: letta === null ? null : { status: letta.skipped ? "skipped" : letta.ok ? "ok" : "failing", last_dump: letta.ok && !letta.skipped ? letta.at : null, reason: letta.reason },
+        },
+        standby: { ip: config.peer.address },
+    };
+}

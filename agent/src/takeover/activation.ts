@@ -1,0 +1,133 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { AgentConfig } from "../core/config";
+import { PLACE_FILES_COMMAND } from "../replication/file-sync";
+import { log } from "../core/log";
+import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
+import { readState, writeState } from "../core/state";
+import { isActive, systemctl } from "../core/systemd";
+import { askWitness, decide } from "../heartbeat/witness";
+
+export const TAKEOVER = "takeover.json";
+/** Present while an activation runs: the returning primary's claim to serve is refused meanwhile. */
+export const ACTIVATING = "activating.json";
+export const RESTORE_COMMAND = "/usr/local/sbin/wirebot-restore";
+const WITNESS_TIMEOUT_MS = 3000;
+
+export interface TimelineEntry {
+    step: string;
+    ms: number;
+    detail?: string;
+}
+
+export interface Takeover {
+    at: string;
+    reason: string;
+    timeline: TimelineEntry[];
+    /** The watchdog took over on its own: the config still says primary until the operator flips it. */
+    automatic: boolean;
+    /** The primary stopped and handed over: nothing it acknowledged is missing here. */
+    planned: boolean;
+    /** The config says standby: set by the flip that acknowledges an automatic takeover, true from the start otherwise. */
+    acknowledged: boolean;
+}
+
+export interface ActivationKind {
+    automatic?: boolean;
+    planned?: boolean;
+    /** Not the primary's own request: refuse if the primary showed life (heartbeat or claim) within the miss threshold. */
+    primaryMustBeSilent?: boolean;
+}
+
+export class ActivationRefused extends Error {}
+
+function lastLine(output: string): string | undefined {
+    return output.trim().split("\n").pop();
+}
+
+async function timed(timeline: TimelineEntry[], step: string, run: () => unknown): Promise<void> {
+    const started = Date.now();
+    const detail = await run();
+    const entry = { step, ms: Date.now() - started, ...(typeof detail === "string" ? { detail } : {}) };
+    timeline.push(entry);
+    log(`activate: ${step} done in ${entry.ms} ms${entry.detail ? ` (${entry.detail})` : ""}`);
+}
+
+/**
+ * The standby takes over: synced files and the databases from the replicas into
+ * the live paths, the services, then the connector. Safe to run again; refuses while the witness shows
+ * the primary still serving, unless forced by the operator.
+ */
+export async function activate(config: AgentConfig, reason: string, force = false, kind: ActivationKind = {}): Promise<Takeover> {
+    // The marker goes down before the primary's last sign of life is read, and a
+    // claim is recorded before the marker is read (see the watchdog): one of the
+    // two always sees the other, so a returning primary and this activation
+    // never both go ahead.
+    writeState(config.stateDir, ACTIVATING, { pid: process.pid, at: new Date().toISOString(), reason });
+    try {
+        if (kind.primaryMustBeSilent) refuseIfPrimaryAlive(config);
+        return await activateSteps(config, reason, force, kind);
+    } finally {
+        fs.rmSync(path.join(config.stateDir, ACTIVATING), { force: true });
+    }
+}
+
+function refuseIfPrimaryAlive(config: AgentConfig): void {
+    const silence = primarySilenceSeconds(config, Date.now());
+    if (silence !== null && silence < primaryDownAfterSeconds(config)) {
+        throw new ActivationRefused(`the primary showed life ${silence.toFixed(1)} s ago (heartbeat or claim to serve); not activating`);
+    }
+}
+
+/** An activation is under way on this host, by a process that still runs. */
+export function activationUnderway(config: AgentConfig): boolean {
+    const marker = readState<{ pid: number }>(config.stateDir, ACTIVATING);
+    if (!marker) return false;
+    try {
+        process.kill(marker.pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind): Promise<Takeover> {
+    const timeline: TimelineEntry[] = [];
+    if (!force && config.witnessUrl) {
+        const witnessUrl = config.witnessUrl;
+        let decision = "";
+        await timed(timeline, "witness", async () => {
+            const answer = await askWitness(witnessUrl, WITNESS_TIMEOUT_MS);
+            decision = decide(answer, os.hostname());
+            return answer.reachable ? `serving: ${answer.servingHost ?? "unknown"}` : `unreachable: ${answer.error}`;
+        });
+        if (decision === "partition") {
+            throw new ActivationRefused("the witness shows the primary still serving; not activating (a partition, not a dead primary)");
+        }
+    }
+    const connectorUp = isActive(config.units.connector);
+    if (!connectorUp) {
+        await timed(timeline, "place files", () => lastLine(execFileSync(PLACE_FILES_COMMAND, { encoding: "utf8" })));
+        await timed(timeline, "restore", () => lastLine(execFileSync(RESTORE_COMMAND, { encoding: "utf8" })));
+    }
+    await timed(timeline, "start services", () => void systemctl("enable", "--now", ...config.units.services));
+    await timed(timeline, "start connector", () => void systemctl("enable", "--now", config.units.connector));
+    const automatic = kind.automatic ?? false;
+    const takeover: Takeover = { at: new Date().toISOString(), reason, timeline, automatic, planned: kind.planned ?? false, acknowledged: !automatic };
+    writeState(config.stateDir, TAKEOVER, takeover);
+    return takeover;
+}
+
+/** Stops serving: the connector first, then the services, all disabled so a reboot keeps them off. */
+export async function deactivate(config: AgentConfig): Promise<TimelineEntry[]> {
+    const timeline: TimelineEntry[] = [];
+    await timed(timeline, "stop connector", () => void systemctl("disable", "--now", config.units.connector));
+    await timed(timeline, "stop services", () => void systemctl("disable", "--now", ...config.units.services));
+    return timeline;
+}
+
+export function takeoverRecord(config: AgentConfig): Takeover | null {
+    return readState<Takeover>(config.stateDir, TAKEOVER);
+}

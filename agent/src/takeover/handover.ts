@@ -1,0 +1,101 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { signedHeaders } from "../heartbeat/auth";
+import { AgentConfig } from "../core/config";
+import { databasesOf, fingerprint } from "../replication/databases";
+import { ExportEntry, ExportManifest, MANIFEST } from "./export";
+import { localStateDir, position } from "../replication/ltx-position";
+import { writeState } from "../core/state";
+import { isActive, systemctl } from "../core/systemd";
+
+const FILE_SYNC_COMMAND = "/usr/local/sbin/wirebot-file-sync";
+const MERGE_COMMAND = "/usr/local/sbin/wirebot-merge";
+export const LITESTREAM_UNIT = "wirebot-litestream.service";
+export const MERGED = "last-merge.json";
+const STANDBY_CALL_TIMEOUT_MS = 120_000;
+export const ASK_TIMEOUT_MS = 3000;
+
+/** What the standby's GET /serving answers. */
+export interface StandbyView {
+    serving: boolean;
+    /** An activation runs on the standby right now. */
+    activating: boolean;
+    takeover: { at: string; reason: string; automatic?: boolean; acknowledged?: boolean } | null;
+    handback: Handback | null;
+}
+
+/** The standby's record of the copy it made of its databases when it gave the role back. */
+export interface Handback {
+    id: string;
+    at: string;
+    exported: ExportEntry[];
+    merged: boolean;
+}
+
+/** A signed call to the standby's agent; a refusal comes back as an error carrying the standby's reason. */
+export async function callStandby(config: AgentConfig, token: string, call: string, body: unknown, timeoutMs = STANDBY_CALL_TIMEOUT_MS): Promise<unknown> {
+    const text = JSON.stringify(body);
+    const response = await fetch(`http://${config.peer.address}:${config.peer.port}${call}`, {
+        method: "POST",
+        headers: signedHeaders(token, text),
+        body: text,
+        signal: AbortSignal.timeout(timeoutMs),
+    });
+    const answer = (await response.json()) as { error?: string };
+    if (!response.ok) throw new Error(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);
+    return answer;
+}
+
+/** The standby's own account of whether it serves, or null when it cannot be asked. */
+export async function askStandby(config: AgentConfig): Promise<StandbyView | { unreachable: string }> {
+    try {
+        const response = await fetch(`http://${config.peer.address}:${config.peer.port}/serving`, { signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
+        const body = (await response.json()) as Partial<StandbyView>;
+        return { serving: Boolean(body.serving), activating: Boolean(body.activating), takeover: body.takeover ?? null, handback: body.handback ?? null };
+    } catch (err) {
+        return { unreachable: (err as Error).message };
+    }
+}
+
+/** Fingerprints of every live database, taken once writes have stopped: what the standby must hold before it serves. */
+export function fingerprints(config: AgentConfig): Record<string, string | null> {
+    return Object.fromEntries(databasesOf(config).map((db) => [db.live, fingerprint(db.live)]));
+}
+
+/** The last transaction Litestream has taken from each live database, for telling a slow replica from a stuck replicator. */
+export function localPositions(config: AgentConfig): string {
+    return databasesOf(config).map((db) => `${db.live} transaction ${position(localStateDir(db.live)) ?? "none"}`).join(", ");
+}
+
+/**
+ * Pulls the standby's exported copies over the sync key and merges each into
+ * its live database by key (tenant databases new on the standby are copied
+ * whole), then tells the standby its copy is merged.
+ */
+export async function mergeHandback(config: AgentConfig, token: string, handbackId: string): Promise<string> {
+    const inbox = path.join(config.stateDir, "inbox");
+    execFileSync(FILE_SYNC_COMMAND, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
+    const manifest = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportManifest;
+    if (manifest.id !== handbackId) throw new Error(`the standby's outbox holds export ${manifest.id}, not ${handbackId}; run the flip again`);
+    const lines = manifest.entries.map((e) => execFileSync(MERGE_COMMAND, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
+    writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines });
+    await callStandby(config, token, "/merged", { id: handbackId });
+    return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
+}
+
+/**
+ * After the standby served, its replicas hold the primary's data from before:
+ * they are emptied on the standby and Litestream starts over from the primary's
+ * databases as they are now, so no stale position is ever mixed in.
+ */
+export async function reseedReplicas(config: AgentConfig, token: string): Promise<string> {
+    const wasActive = isActive(LITESTREAM_UNIT);
+    if (wasActive) systemctl("stop", LITESTREAM_UNIT);
+    const dbs = databasesOf(config);
+    for (const db of dbs) fs.rmSync(localStateDir(db.live), { recursive: true, force: true });
+    await callStandby(config, token, "/reseed", {});
+    if (wasActive) systemctl("start", LITESTREAM_UNIT);
+    return `${dbs.length} database(s) replicate afresh${wasActive ? "" : " (Litestream was not running here)"}`;
+}
+

@@ -1,0 +1,87 @@
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { activate, ActivationRefused, deactivate } from "./activation";
+import { authorize } from "../heartbeat/auth";
+import { AgentConfig } from "../core/config";
+import { exportDatabases } from "./export";
+import { Handback } from "./handover";
+import { readBody, sendJson } from "../core/http";
+import { log } from "../core/log";
+import { runProbes } from "../drill/probes";
+import { ReplicaBehind, waitForReplicas } from "../replication/replica-check";
+import { readState, writeState } from "../core/state";
+import { isActive } from "../core/systemd";
+
+export const TAKEOVER_PATHS = ["/activate", "/deactivate", "/probe", "/merged", "/reseed"];
+export const HANDBACK = "handback.json";
+const MAX_AGE_MS = 30_000;
+const REPLICA_WAIT_MS = 30_000;
+
+interface ActivateRequest {
+    reason?: string;
+    /** Live path to fingerprint, taken by the primary after it stopped taking writes. */
+    expect?: Record<string, string | null>;
+}
+
+/**
+ * The primary's planned handovers (a switchover, a fire drill) call these on the
+ * standby, signed with the shared token: take over once the replicas hold
+ * everything the primary had, run the drill's checks, and give the role back
+ * with a copy of what was written meanwhile.
+ */
+export async function handleTakeoverApi(config: AgentConfig, token: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (!authorize(req, body, token, Date.now(), MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
+    const request = (body ? JSON.parse(body) : {}) as ActivateRequest & { drillId?: string; export?: boolean; id?: string };
+    try {
+        if (req.url === "/activate") {
+            const caughtUpMs = request.expect ? await waitForReplicas(config, request.expect, REPLICA_WAIT_MS) : null;
+            if (caughtUpMs !== null) log(`takeover: replicas match the primary's last write (${caughtUpMs} ms)`);
+            // The primary itself asks and has stopped serving: the witness has nothing to add.
+            const takeover = await activate(config, request.reason ?? "planned handover from the primary", true, { planned: true });
+            return sendJson(res, 200, { takeover, caughtUpMs });
+        }
+        if (req.url === "/probe") {
+            if (!config.probes) return sendJson(res, 409, { error: "no drill probes are configured" });
+            return sendJson(res, 200, await runProbes(config.probes, request.drillId ?? "manual"));
+        }
+        if (req.url === "/merged") return sendJson(res, 200, markMerged(config, request.id ?? ""));
+        if (req.url === "/reseed") return sendJson(res, 200, { emptied: emptyReplicas(config) });
+        const timeline = await deactivate(config);
+        if (!request.export) return sendJson(res, 200, { timeline, exported: [] });
+        const manifest = exportDatabases(config);
+        const handback: Handback = { id: manifest.id, at: manifest.at, exported: manifest.entries, merged: false };
+        writeState(config.stateDir, HANDBACK, handback);
+        return sendJson(res, 200, { timeline, exported: manifest.entries, handback });
+    } catch (err) {
+        const expected = err instanceof ReplicaBehind || err instanceof ActivationRefused;
+        log(`takeover: ${req.url} failed: ${(err as Error).message}`);
+        return sendJson(res, expected ? 409 : 500, { error: (err as Error).message });
+    }
+}
+
+/** The primary has merged this export: the standby's writes are safe there. */
+function markMerged(config: AgentConfig, id: string): Handback {
+    const handback = readState<Handback>(config.stateDir, HANDBACK);
+    if (!handback || handback.id !== id) throw new ActivationRefused(`no export ${id} here; the last one is ${handback?.id ?? "none"}`);
+    const merged = { ...handback, merged: true };
+    writeState(config.stateDir, HANDBACK, merged);
+    return merged;
+}
+
+/**
+ * Empties the replica directory so the primary's Litestream starts over. Only
+ * while this host does not serve and nothing it took is left unmerged.
+ */
+function emptyReplicas(config: AgentConfig): number {
+    if (isActive(config.units.connector)) throw new ActivationRefused("this standby serves: its replicas are not to be emptied");
+    const handback = readState<Handback>(config.stateDir, HANDBACK);
+    if (handback && !handback.merged) throw new ActivationRefused(`export ${handback.id} is not merged into the primary yet`);
+    let emptied = 0;
+    for (const name of fs.existsSync(config.replicaDir) ? fs.readdirSync(config.replicaDir) : []) {
+        fs.rmSync(path.join(config.replicaDir, name), { recursive: true, force: true });
+        emptied++;
+    }
+    return emptied;
+}

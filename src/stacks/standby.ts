@@ -1,0 +1,221 @@
+import * as net from "node:net";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { checkAgainstPrimary, ConfigError, NAMESPACE, StandbySettings } from "../config/load";
+import type { Architecture, PathsConfig } from "../config/schema";
+import { fileSyncKey, fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "../render/file-sync";
+import { drillProbes } from "../render/fire-drill";
+import { HetznerStandby } from "../components/hetzner-standby";
+import { AgentSettings, ALERT_WEBHOOK_PATH, FLIP_COMMAND, HEARTBEAT_TOKEN_PATH, HostAgent } from "../components/host-agent";
+import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "../render/litestream-config";
+import { replicationKey, ReplicationFeeders, runUnits } from "../components/replication-feeders";
+import { checkServerTypeOffered } from "../config/server-type-offered";
+import { CONNECTOR_UNIT, ServiceSpec, unitRevisions } from "../render/service-units";
+import { ServingRole } from "../components/serving-role";
+import { SshHost } from "../host/ssh-host";
+import { StandbyHost } from "../components/standby-host";
+
+interface PrimaryOutputs {
+    /** What the primary stack last recorded as the active side. */
+    activeSide: string | undefined;
+    paths: PathsConfig;
+    services: ServiceSpec[];
+    primaryHost: { host: string; port: number; user: string; hostKey: string; arch: Architecture };
+}
+
+/**
+ * The standby stack: everything that exists because a standby exists. The
+ * standby host and its setup, its (normally stopped) serving role, and the
+ * replication feeders on the primary. Destroying it leaves the primary as it was.
+ */
+export async function standbyStack(settings: StandbySettings): Promise<Record<string, unknown>> {
+    const { config } = settings;
+    const timeout = config.remoteTimeoutSeconds;
+    const primaryStackName = config.primaryStack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/primary`;
+    const primaryRef = new pulumi.StackReference("primary-stack", { name: primaryStackName });
+    const primaryOut = await readPrimaryOutputs(primaryRef, primaryStackName);
+    checkAgainstPrimary(config, primaryOut.primaryHost.arch, primaryOut.paths);
+
+    const primary: SshHost = {
+        name: "primary",
+        ...primaryOut.primaryHost,
+        address: primaryOut.primaryHost.host,
+        privateKey: primaryRef.requireOutput("primarySshKey") as pulumi.Output<string>,
+    };
+    const standby = await standbyHost(settings, primaryOut.primaryHost.host);
+    const { paths, services } = primaryOut;
+    const heartbeatToken =
+        settings.heartbeatToken ?? new random.RandomPassword("heartbeat-token", { length: 48, special: false }).result;
+
+    const publicKey = replicationKey(primary, timeout, {});
+    const syncedPaths = fileSyncPaths(paths, primary.arch, standby.arch);
+    const standbySetup = new StandbyHost("standby", {
+        host: standby,
+        paths,
+        litestream: config.binaries.litestream[standby.arch]!,
+        replicationPublicKey: publicKey,
+        fileSyncPublicKey: fileSyncKey(primary, timeout, {}),
+        fileSyncPaths: syncedPaths,
+        timeoutSeconds: timeout,
+    });
+
+    const agentBase = {
+        heartbeatIntervalSeconds: config.agent.heartbeatIntervalSeconds,
+        missThreshold: config.agent.missThreshold,
+        autoActivate: config.agent.autoActivate,
+        witnessUrl: config.agent.witnessUrl ?? null,
+        tokenFile: HEARTBEAT_TOKEN_PATH,
+        alertWebhookUrlFile: settings.alertWebhookUrl ? ALERT_WEBHOOK_PATH : null,
+        stateDir: "/var/lib/wirebot-failover",
+        units: { services: services.map((s) => s.unit), connector: CONNECTOR_UNIT },
+        databases: replicatedDatabases(paths).map((db) => ({ path: db.live, replica: db.replica })),
+        tenantsDir: paths.tenantsDir,
+        replicaDir: paths.replicaDir,
+        tenantsReplicaDir: replicaPathOf(paths, paths.tenantsDir),
+        fileSync: { paths: syncedPaths, debounceSeconds: config.agent.fileSyncDebounceSeconds, stagingDir: SYNC_STAGING_DIR, outboxDir: SYNC_OUTBOX_DIR },
+        probes: drillProbes(services, config.agent.drill),
+    };
+    const port = config.agent.port;
+    new ReplicationFeeders("feeders", {
+        primary,
+        standby: pulumi.all([standby.address, standby.hostKey]).apply(([host, hostKey]) => ({ host, port: standby.port, hostKey })),
+        paths,
+        fileSyncPaths: syncedPaths,
+        litestream: config.binaries.litestream[primary.arch]!,
+        syncInterval: config.litestream.syncInterval,
+        agent: pulumi.output(standby.address).apply(
+            (address): AgentSettings => ({ ...agentBase, role: "primary", listen: { address: "127.0.0.1", port }, peer: { address, port } }),
+        ),
+        heartbeatToken,
+        alertWebhookUrl: settings.alertWebhookUrl,
+        nodePath: config.agent.nodePath,
+        drillSchedule: config.agent.drill.schedule,
+        standbyReady: standbySetup.ready,
+        timeoutSeconds: timeout,
+    });
+
+    const watchdog = new HostAgent(
+        "watchdog",
+        {
+            host: standby,
+            settings: {
+                ...agentBase,
+                role: "standby",
+                listen: { address: "0.0.0.0", port },
+                peer: { address: primaryOut.primaryHost.host, port },
+            },
+            heartbeatToken,
+            alertWebhookUrl: settings.alertWebhookUrl,
+            nodePath: config.agent.nodePath,
+            timeoutSeconds: timeout,
+        },
+        { dependsOn: standbySetup.ready },
+    );
+    // The watchdog runs on either side of a flip: it answers the primary's "does the standby serve?".
+    const watchdogRunning = runUnits(
+        standby,
+        "watchdog",
+        [watchdog.unit],
+        watchdog.restartContent.apply((content) => unitRevisions([{ unit: watchdog.unit, content }])),
+        timeout,
+        { dependsOn: watchdog.installed },
+    );
+    const serving = new ServingRole(
+        "standby",
+        {
+            host: standby,
+            services,
+            cloudflaredConfig: primaryRef.requireOutput("cloudflaredConfig") as pulumi.Output<string>,
+            tunnelCredentials: primaryRef.requireOutput("tunnelCredentials") as pulumi.Output<string>,
+            cloudflared: config.binaries.cloudflared[standby.arch]!,
+            serving: config.activeSide === "standby",
+            // Synced files and the databases from the replicas go into the live paths before the services start.
+            beforeServing: TAKEOVER_COMMANDS,
+            flipCommand: FLIP_COMMAND,
+            timeoutSeconds: timeout,
+        },
+        { dependsOn: [watchdogRunning] },
+    );
+
+    return {
+        activeSide: config.activeSide,
+        standbyAddress: standby.address,
+        standbyArch: standby.arch,
+        standbyHostKey: standby.hostKey,
+        standbySshKey: pulumi.secret(settings.standbySshKey),
+        standbyHost: { port: standby.port, user: standby.user },
+        replicaUser: REPLICA_USER,
+        replicaLocations: replicatedDatabases(paths).map((db) => ({ live: db.live, replica: pulumi.interpolate`${standby.address}:${db.replica}` })),
+        tenantReplicaDir: pulumi.interpolate`${standby.address}:${paths.replicaDir}`,
+        servingUnits: serving.units,
+        nextCommand: nextCommand(config.activeSide, primaryOut.activeSide),
+    };
+}
+
+/** The operator's next step, given what each stack last recorded as the active side. */
+export function nextCommand(activeSide: string, primaryRecorded: string | undefined): string {
+    if (activeSide === "primary") {
+        return "all set: the standby is warm. To switch over: pulumi config set wirebot:activeSide standby on both stacks, then pulumi up -s primary && pulumi up -s standby (emergency, primary down: pulumi up -s standby alone)";
+    }
+    if (primaryRecorded !== "standby") {
+        return "the standby serves; the primary stack still records the primary as active (an emergency or automatic failover). Once the primary is back: pulumi config set -s primary wirebot:activeSide standby && pulumi up -s primary; then fail back";
+    }
+    return "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby";
+}
+
+async function readPrimaryOutputs(ref: pulumi.StackReference, name: string): Promise<PrimaryOutputs> {
+    const read = async (key: string) => {
+        const details = await ref.getOutputDetails(key);
+        const value = details.value ?? details.secretValue;
+        if (value === undefined) {
+            throw new ConfigError([
+                `${NAMESPACE}:primaryStack: stack ${name} has no output '${key}'; run pulumi up -s primary first, or point ${NAMESPACE}:primaryStack at the primary stack`,
+            ]);
+        }
+        return value;
+    };
+    return {
+        activeSide: (await ref.getOutputDetails("activeSide")).value as string | undefined,
+        paths: (await read("paths")) as PathsConfig,
+        services: (await read("services")) as ServiceSpec[],
+        primaryHost: (await read("primaryHost")) as PrimaryOutputs["primaryHost"],
+    };
+}
+
+async function standbyHost(settings: StandbySettings, primaryAddress: string): Promise<SshHost> {
+    const { config } = settings;
+    if (config.standby.provider === "existing") {
+        const existing = config.standby.existing;
+        return { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
+    }
+    const hetzner = config.standby.hetzner;
+    await checkServerTypeOffered(hetzner.serverType, hetzner.location);
+    const primaryCidrs = hetzner.primaryCidrs ?? addressCidr(primaryAddress);
+    const server = new HetznerStandby("standby-server", {
+        name: hetzner.name,
+        serverType: hetzner.serverType,
+        location: hetzner.location,
+        image: hetzner.image,
+        sshPublicKey: hetzner.sshPublicKey,
+        sshSourceCidrs: [...primaryCidrs, ...hetzner.adminCidrs],
+        heartbeatSourceCidrs: primaryCidrs,
+        heartbeatPort: config.agent.port,
+    });
+    return {
+        name: "standby",
+        address: server.address,
+        port: 22,
+        user: "root",
+        hostKey: server.hostKey,
+        privateKey: settings.standbySshKey,
+        arch: settings.standbyArch,
+    };
+}
+
+function addressCidr(address: string): string[] {
+    if (net.isIPv4(address)) return [`${address}/32`];
+    if (net.isIPv6(address)) return [`${address}/128`];
+    throw new ConfigError([
+        `${NAMESPACE}:standby.hetzner.primaryCidrs: missing; the primary is reached as "${address}", a name the firewall cannot use. Set the primary's public address: pulumi config set --path '${NAMESPACE}:standby.hetzner.primaryCidrs[0]' 203.0.113.7/32`,
+    ]);
+}
