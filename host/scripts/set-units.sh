@@ -1,22 +1,16 @@
 #!/bin/sh
-# Runs (or stops) a set of helper units, restarting those whose files changed
+# Runs a set of helper units, restarting those whose files changed
 # (changed_units comes from lib/unit-revisions.sh).
-: "${RUN:?}" "${UNITS:?}" "${UNIT_REVISIONS:?}"
+: "${UNITS:?}" "${UNIT_REVISIONS:?}"
 
 step_create() {
     changed=$(changed_units "$UNIT_REVISIONS")
     systemctl daemon-reload
-    if [ "$RUN" = yes ]; then
-        # shellcheck disable=SC2086
-        [ -z "$changed" ] || systemctl try-restart $changed
-        # shellcheck disable=SC2086
-        systemctl enable --now $UNITS
-        echo "running: $UNITS"
-    else
-        # shellcheck disable=SC2086
-        systemctl disable --now $UNITS
-        echo "stopped: $UNITS"
-    fi
+    # shellcheck disable=SC2086
+    [ -z "$changed" ] || systemctl try-restart $changed
+    # shellcheck disable=SC2086
+    systemctl enable --now $UNITS
+    echo "running: $UNITS"
 }
 
 step_delete() {

@@ -3,6 +3,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
 import { ed25519KeypairFromSeed } from "../host/ssh-keypair";
 import { readAsset } from "../render/templates";
+import { withFormerType } from "./former-type";
 
 export interface HetznerStandbyArgs {
     name: string;
@@ -30,7 +31,7 @@ export class HetznerStandby extends pulumi.ComponentResource {
     readonly serverId: pulumi.Output<string>;
 
     constructor(name: string, args: HetznerStandbyArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("wirebot:hetzner:Standby", name, {}, opts);
+        super("wirebot:hetzner:HetznerStandby", name, {}, withFormerType(opts, "wirebot:hetzner:Standby"));
         const child = { parent: this };
         const seed = new random.RandomBytes(`${name}-host-key-seed`, { length: 32 }, child);
         const hostKeys = seed.base64.apply((s) => ed25519KeypairFromSeed(s, `root@${args.name}`));

@@ -1,28 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { buildAgentBundle } from "../../agent/build";
-import type { AgentConfig } from "../../agent/src/core/config";
+import { AGENT_BUNDLE_PATH, AGENT_COMMAND_PATH, AGENT_CONFIG_PATH, type AgentConfig, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH } from "../../agent/contract";
 import { hostFile, HostFileSpec } from "../host/host-file";
+import { withFormerType } from "./former-type";
 import { SshHost } from "../host/ssh-host";
 import { renderTemplate, sha256 } from "../render/templates";
-
-export const AGENT_CONFIG_PATH = "/etc/wirebot/agent.json";
-export const HEARTBEAT_TOKEN_PATH = "/etc/wirebot/heartbeat.token";
-export const ALERT_WEBHOOK_PATH = "/etc/wirebot/alert-webhook.url";
-/** What each host's serving step runs before it changes anything: the handover and the refusals of a flip. */
-export const FLIP_COMMAND = "/usr/local/bin/wirebot-failover flip";
 
 /** What a running agent depends on: its unit, its bundle and its config; a change to any restarts it. */
 export function agentRestartContent(unitContent: string, bundle: string, configJson: string): string {
     return `${unitContent}\n${sha256(bundle)}\n${configJson}`;
 }
 
-/** The agent's config file: the agent's own type, so the two cannot drift apart. */
-export type AgentSettings = AgentConfig;
-
 export interface HostAgentArgs {
     host: SshHost;
-    settings: pulumi.Input<AgentSettings>;
+    /** The agent's config file, in the agent's own type, so the two cannot drift apart. */
+    settings: pulumi.Input<AgentConfig>;
     heartbeatToken: pulumi.Input<string>;
     alertWebhookUrl?: pulumi.Input<string>;
     nodePath: string;
@@ -42,7 +35,7 @@ export class HostAgent extends pulumi.ComponentResource {
     readonly installed: command.remote.Command[];
 
     constructor(name: string, args: HostAgentArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("wirebot:host:Agent", name, {}, opts);
+        super("wirebot:host:HostAgent", name, {}, withFormerType(opts, "wirebot:host:Agent"));
         const role = pulumi.output(args.settings).apply((s) => s.role);
         const unitName = args.host.name === "primary" ? "wirebot-replicator.service" : "wirebot-watchdog.service";
         this.unit = unitName;
@@ -51,8 +44,8 @@ export class HostAgent extends pulumi.ComponentResource {
         const configJson = pulumi.output(args.settings).apply((s) => JSON.stringify(s, null, 2) + "\n");
         this.restartContent = configJson.apply((c) => agentRestartContent(this.unitContent, bundle, c));
         const files: HostFileSpec[] = [
-            { path: "/usr/local/lib/wirebot-failover/wirebot-agent.js", content: bundle, mode: "0755" },
-            { path: "/usr/local/bin/wirebot-failover", content: renderTemplate("bin/wirebot-failover", { nodePath: args.nodePath }), mode: "0755" },
+            { path: AGENT_BUNDLE_PATH, content: bundle, mode: "0755" },
+            { path: AGENT_COMMAND_PATH, content: renderTemplate("bin/wirebot-failover", { nodePath: args.nodePath }), mode: "0755" },
             { path: AGENT_CONFIG_PATH, content: configJson, mode: "0640" },
             { path: HEARTBEAT_TOKEN_PATH, content: pulumi.secret(args.heartbeatToken), mode: "0600" },
             { path: `/etc/systemd/system/${unitName}`, content: this.unitContent, mode: "0644" },

@@ -2,15 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { installBinary } from "../host/binary-install";
 import type { BinarySource, PathsConfig } from "../config/schema";
-import { FILE_SYNC_SERVICE, FILE_SYNC_TIMER, LETTA_DUMP_SERVICE, LETTA_DUMP_TIMER, primaryFileSync, SyncTarget } from "../render/file-sync";
+import { FILE_SYNC_SERVICE, FILE_SYNC_TIMER, LETTA_DUMP_SERVICE, LETTA_DUMP_TIMER } from "../render/file-sync";
+import { primaryFileSync } from "../host/file-sync-steps";
 import { FIRE_DRILL_SERVICE, FIRE_DRILL_TIMER } from "../render/fire-drill";
-import { AgentSettings, HostAgent } from "./host-agent";
+import type { AgentConfig } from "../../agent/contract";
+import { HostAgent } from "./host-agent";
 import { hostFile } from "../host/host-file";
-import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICATION_KEY_PATH, ReplicaTarget } from "../render/litestream-config";
+import { LITESTREAM_CONFIG_PATH, litestreamConfig, REPLICATION_KEY_PATH } from "../render/litestream-config";
 import { pushKey } from "../host/push-key";
 import { remoteStep } from "../host/remote-step";
 import { unitRevisions } from "../render/service-units";
-import { SshHost } from "../host/ssh-host";
+import { SshEndpoint, SshHost } from "../host/ssh-host";
 import { readAsset, renderTemplate } from "../render/templates";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
@@ -22,13 +24,13 @@ export function replicationKey(primary: SshHost, timeoutSeconds: number, opts: p
 
 export interface ReplicationFeedersArgs {
     primary: SshHost;
-    standby: pulumi.Input<ReplicaTarget & SyncTarget>;
+    standby: pulumi.Input<SshEndpoint>;
     paths: PathsConfig;
     /** The hub's files to keep in step on the standby (see fileSyncPaths). */
     fileSyncPaths: string[];
     litestream: BinarySource;
     syncInterval: string;
-    agent: pulumi.Input<AgentSettings>;
+    agent: pulumi.Input<AgentConfig>;
     heartbeatToken: pulumi.Input<string>;
     alertWebhookUrl?: pulumi.Input<string>;
     nodePath: string;
@@ -108,7 +110,7 @@ export function runUnits(
             host,
             script: "set-units.sh",
             libraries: ["unit-revisions.sh"],
-            inputs: { RUN: "yes", UNITS: units.join(" "), UNIT_REVISIONS: revisions },
+            inputs: { UNITS: units.join(" "), UNIT_REVISIONS: revisions },
             timeoutSeconds,
         },
         opts,

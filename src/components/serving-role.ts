@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { FLIP_COMMAND } from "../../agent/contract";
 import { installBinary } from "../host/binary-install";
 import type { BinarySource } from "../config/schema";
 import { hostFile, HostFileSpec } from "../host/host-file";
@@ -20,8 +21,6 @@ export interface ServingRoleArgs {
     serving: boolean;
     /** A command run before the services start when this host takes over. */
     beforeServing?: string[];
-    /** The host agent's flip command, run first; absent on a host without the agent, where it is skipped. */
-    flipCommand?: string;
     timeoutSeconds: number;
 }
 
@@ -68,7 +67,8 @@ export class ServingRole extends pulumi.ComponentResource {
                     CONNECTOR: CONNECTOR_UNIT,
                     UNIT_REVISIONS: revisions,
                     BEFORE_SERVING: (args.beforeServing ?? []).join(" "),
-                    FLIP_COMMAND: args.flipCommand ?? "",
+                    // Run first; skipped by the script until the standby stack installed the agent.
+                    FLIP_COMMAND,
                 },
                 timeoutSeconds,
             },

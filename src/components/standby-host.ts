@@ -1,9 +1,10 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { HOST_COMMANDS } from "../../agent/contract";
 import { installBinary } from "../host/binary-install";
 import type { BinarySource, PathsConfig } from "../config/schema";
-import { standbyFileSync } from "../render/file-sync";
+import { standbyFileSync } from "../host/file-sync-steps";
 import { hostFile } from "../host/host-file";
 import { prepareHost } from "../host/prepare-host";
 import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "../render/litestream-config";
@@ -57,7 +58,7 @@ export class StandbyHost extends pulumi.ComponentResource {
         const after = { parent: this, dependsOn: [this.prepared] };
         const litestream = installBinary(host, "litestream", args.litestream, timeoutSeconds, after);
         const files = [
-            hostFile(host, { path: "/usr/local/sbin/wirebot-restore", content: readAsset("bin/wirebot-restore"), mode: "0755" }, timeoutSeconds, after),
+            hostFile(host, { path: HOST_COMMANDS.restore, content: readAsset("bin/wirebot-restore"), mode: "0755" }, timeoutSeconds, after),
             hostFile(host, { path: REPLICAS_LIST_PATH, content: replicasList(paths), mode: "0644" }, timeoutSeconds, after),
         ];
         const access = remoteStep(

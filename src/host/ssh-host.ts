@@ -15,6 +15,13 @@ export interface SshHost {
     arch: Architecture;
 }
 
+/** Where a host is reached and the key it must present: what a replica or sync target on the standby pins. */
+export interface SshEndpoint {
+    host: string;
+    port: number;
+    hostKey: string;
+}
+
 // Bounded dialling: an unreachable host fails the step in about 2 x 8 s instead of minutes.
 const DIAL_ATTEMPTS = 2;
 const DIAL_TIMEOUT_SECONDS = 8;

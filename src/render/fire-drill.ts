@@ -1,4 +1,4 @@
-import type { Probes } from "../../agent/src/core/config";
+import type { Probes } from "../../agent/contract";
 import type { DrillConfig } from "../config/schema";
 import { ServiceSpec } from "./service-units";
 

@@ -1,16 +1,11 @@
 import * as path from "node:path";
-import { LITESTREAM_SOCKET } from "../../agent/src/replication/litestream-sync";
+import { LITESTREAM_SOCKET } from "../../agent/contract";
 import type { PathsConfig } from "../config/schema";
+import type { SshEndpoint } from "../host/ssh-host";
 
 export const LITESTREAM_CONFIG_PATH = "/etc/wirebot/litestream.yml";
 export const REPLICATION_KEY_PATH = "/etc/wirebot/replication_ed25519";
 export const REPLICA_USER = "wirebot-replica";
-
-export interface ReplicaTarget {
-    host: string;
-    port: number;
-    hostKey: string;
-}
 
 export interface ReplicatedDatabase {
     live: string;
@@ -31,7 +26,7 @@ export function replicatedDatabases(paths: PathsConfig): ReplicatedDatabase[] {
 }
 
 /** Litestream reads YAML; JSON is YAML, so the structure is serialised, not templated. */
-export function litestreamConfig(paths: PathsConfig, target: ReplicaTarget, syncInterval: string): string {
+export function litestreamConfig(paths: PathsConfig, target: SshEndpoint, syncInterval: string): string {
     const replica = (replicaPath: string) => ({
         type: "sftp",
         host: `${target.host}:${target.port}`,

@@ -1,11 +1,11 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { PrimarySettings } from "../config/load";
-import { FLIP_COMMAND } from "../components/host-agent";
 import { prepareHost } from "../host/prepare-host";
 import { ServingRole } from "../components/serving-role";
 import { SshHost } from "../host/ssh-host";
 import { Tunnel, TunnelSource } from "../components/tunnel";
+import type { PrimaryHostOutput } from "./outputs";
 
 /**
  * The primary stack: the Cloudflare tunnel with its ingress and DNS, and the
@@ -55,8 +55,6 @@ export function primaryStack(settings: PrimarySettings): Record<string, unknown>
             tunnelCredentials: tunnel.credentialsJson,
             cloudflared: config.binaries.cloudflared[host.arch]!,
             serving: config.activeSide === "primary",
-            // Installed by the standby stack; until then the primary has no peer to hand over to.
-            flipCommand: FLIP_COMMAND,
             timeoutSeconds: timeout,
         },
         { dependsOn: [prepared] },
@@ -69,7 +67,7 @@ export function primaryStack(settings: PrimarySettings): Record<string, unknown>
         tunnelCredentials: tunnel.credentialsJson,
         cloudflaredConfig: tunnel.connectorConfig,
         ingressHostnames: tunnel.hostnames,
-        primaryHost: { host: host.address, port: host.port, user: host.user, hostKey: host.hostKey, arch: host.arch },
+        primaryHost: { host: config.primary.host, port: host.port, user: host.user, hostKey: config.primary.hostKey, arch: host.arch } satisfies PrimaryHostOutput,
         primarySshKey: pulumi.secret(settings.primarySshKey),
         paths: config.paths,
         services,

@@ -2,26 +2,20 @@ import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { checkAgainstPrimary, ConfigError, NAMESPACE, StandbySettings } from "../config/load";
-import type { Architecture, PathsConfig } from "../config/schema";
-import { fileSyncKey, fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "../render/file-sync";
+import { fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "../render/file-sync";
+import { fileSyncKey } from "../host/file-sync-steps";
 import { drillProbes } from "../render/fire-drill";
 import { HetznerStandby } from "../components/hetzner-standby";
-import { AgentSettings, ALERT_WEBHOOK_PATH, FLIP_COMMAND, HEARTBEAT_TOKEN_PATH, HostAgent } from "../components/host-agent";
+import { AGENT_STATE_DIR, type AgentConfig, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH } from "../../agent/contract";
+import { HostAgent } from "../components/host-agent";
 import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "../render/litestream-config";
 import { replicationKey, ReplicationFeeders, runUnits } from "../components/replication-feeders";
 import { checkServerTypeOffered } from "../config/server-type-offered";
-import { CONNECTOR_UNIT, ServiceSpec, unitRevisions } from "../render/service-units";
+import { CONNECTOR_UNIT, unitRevisions } from "../render/service-units";
+import { primaryOutputs, readStackOutputs } from "./outputs";
 import { ServingRole } from "../components/serving-role";
 import { SshHost } from "../host/ssh-host";
 import { StandbyHost } from "../components/standby-host";
-
-interface PrimaryOutputs {
-    /** What the primary stack last recorded as the active side. */
-    activeSide: string | undefined;
-    paths: PathsConfig;
-    services: ServiceSpec[];
-    primaryHost: { host: string; port: number; user: string; hostKey: string; arch: Architecture };
-}
 
 /**
  * The standby stack: everything that exists because a standby exists. The
@@ -33,7 +27,13 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
     const timeout = config.remoteTimeoutSeconds;
     const primaryStackName = config.primaryStack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/primary`;
     const primaryRef = new pulumi.StackReference("primary-stack", { name: primaryStackName });
-    const primaryOut = await readPrimaryOutputs(primaryRef, primaryStackName);
+    const primaryOut = await readStackOutputs(
+        primaryRef,
+        primaryStackName,
+        primaryOutputs.pick({ activeSide: true, paths: true, services: true, primaryHost: true }),
+        (key) =>
+            `${NAMESPACE}:primaryStack: stack ${primaryStackName} has no output '${key}'; run pulumi up -s primary first, or point ${NAMESPACE}:primaryStack at the primary stack`,
+    );
     checkAgainstPrimary(config, primaryOut.primaryHost.arch, primaryOut.paths);
 
     const primary: SshHost = {
@@ -66,7 +66,7 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         witnessUrl: config.agent.witnessUrl ?? null,
         tokenFile: HEARTBEAT_TOKEN_PATH,
         alertWebhookUrlFile: settings.alertWebhookUrl ? ALERT_WEBHOOK_PATH : null,
-        stateDir: "/var/lib/wirebot-failover",
+        stateDir: AGENT_STATE_DIR,
         units: { services: services.map((s) => s.unit), connector: CONNECTOR_UNIT },
         databases: replicatedDatabases(paths).map((db) => ({ path: db.live, replica: db.replica })),
         tenantsDir: paths.tenantsDir,
@@ -84,7 +84,7 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         litestream: config.binaries.litestream[primary.arch]!,
         syncInterval: config.litestream.syncInterval,
         agent: pulumi.output(standby.address).apply(
-            (address): AgentSettings => ({ ...agentBase, role: "primary", listen: { address: "127.0.0.1", port }, peer: { address, port } }),
+            (address): AgentConfig => ({ ...agentBase, role: "primary", listen: { address: "127.0.0.1", port }, peer: { address, port } }),
         ),
         heartbeatToken,
         alertWebhookUrl: settings.alertWebhookUrl,
@@ -131,7 +131,6 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
             serving: config.activeSide === "standby",
             // Synced files and the databases from the replicas go into the live paths before the services start.
             beforeServing: TAKEOVER_COMMANDS,
-            flipCommand: FLIP_COMMAND,
             timeoutSeconds: timeout,
         },
         { dependsOn: [watchdogRunning] },
@@ -161,25 +160,6 @@ export function nextCommand(activeSide: string, primaryRecorded: string | undefi
         return "the standby serves; the primary stack still records the primary as active (an emergency or automatic failover). Once the primary is back: pulumi config set -s primary wirebot:activeSide standby && pulumi up -s primary; then fail back";
     }
     return "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby";
-}
-
-async function readPrimaryOutputs(ref: pulumi.StackReference, name: string): Promise<PrimaryOutputs> {
-    const read = async (key: string) => {
-        const details = await ref.getOutputDetails(key);
-        const value = details.value ?? details.secretValue;
-        if (value === undefined) {
-            throw new ConfigError([
-                `${NAMESPACE}:primaryStack: stack ${name} has no output '${key}'; run pulumi up -s primary first, or point ${NAMESPACE}:primaryStack at the primary stack`,
-            ]);
-        }
-        return value;
-    };
-    return {
-        activeSide: (await ref.getOutputDetails("activeSide")).value as string | undefined,
-        paths: (await read("paths")) as PathsConfig,
-        services: (await read("services")) as ServiceSpec[],
-        primaryHost: (await read("primaryHost")) as PrimaryOutputs["primaryHost"],
-    };
 }
 
 async function standbyHost(settings: StandbySettings, primaryAddress: string): Promise<SshHost> {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, NAMESPACE, TenantSettings } from "../config/load";
-import type { Architecture, PathsConfig } from "../config/schema";
+import { primaryOutputs, readStackOutputs, standbyOutputs } from "./outputs";
 import { SshHost } from "../host/ssh-host";
 import { Tenant } from "../components/tenant";
 
@@ -14,24 +14,20 @@ export async function tenantStack(settings: TenantSettings): Promise<Record<stri
     const primaryRef = new pulumi.StackReference("primary-stack", { name: primaryName });
     const standbyRef = new pulumi.StackReference("standby-stack", { name: standbyName });
 
-    const plain = async (ref: pulumi.StackReference, stack: string, key: string): Promise<unknown> => {
-        const details = await ref.getOutputDetails(key);
-        const value = details.value ?? details.secretValue;
-        if (value === undefined) {
-            throw new ConfigError([`${NAMESPACE}:tenantId: stack ${stack} has no output '${key}'; bring up the primary and standby stacks before tenant stacks`]);
-        }
-        return value;
-    };
-    const paths = (await plain(primaryRef, primaryName, "paths")) as PathsConfig;
-    const ingress = (await plain(primaryRef, primaryName, "ingressHostnames")) as string[];
-    const primaryHost = (await plain(primaryRef, primaryName, "primaryHost")) as { host: string; port: number; user: string; hostKey: string; arch: Architecture };
-    const standbyHost = (await plain(standbyRef, standbyName, "standbyHost")) as { port: number; user: string };
-    const standbyArch = (await plain(standbyRef, standbyName, "standbyArch")) as Architecture;
+    const missing = (stack: string) => (key: string) =>
+        `${NAMESPACE}:tenantId: stack ${stack} has no output '${key}'; bring up the primary and standby stacks before tenant stacks`;
+    const { paths, ingressHostnames: ingress, primaryHost } = await readStackOutputs(
+        primaryRef,
+        primaryName,
+        primaryOutputs.pick({ paths: true, ingressHostnames: true, primaryHost: true }),
+        missing(primaryName),
+    );
+    const { standbyHost, standbyArch } = await readStackOutputs(standbyRef, standbyName, standbyOutputs, missing(standbyName));
 
-    const missing = config.hostnames.filter((h) => !ingress.includes(h));
-    if (missing.length > 0) {
+    const unrouted = config.hostnames.filter((h) => !ingress.includes(h));
+    if (unrouted.length > 0) {
         throw new ConfigError([
-            `${NAMESPACE}:hostnames: bad value ${JSON.stringify(missing)}: not routed by the tunnel yet; add them to ${NAMESPACE}:tenantHostnames on the primary stack and run pulumi up -s primary first`,
+            `${NAMESPACE}:hostnames: bad value ${JSON.stringify(unrouted)}: not routed by the tunnel yet; add them to ${NAMESPACE}:tenantHostnames on the primary stack and run pulumi up -s primary first`,
         ]);
     }
 

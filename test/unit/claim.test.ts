@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
 import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../agent/src/takeover/activation";
-import { AgentConfig } from "../../agent/src/core/config";
+import type { AgentConfig } from "../../agent/contract";
 import { LAST_CLAIM, primarySilenceSeconds } from "../../agent/src/heartbeat/primary-life";
 import { freePort, loopbackAgentConfig } from "./loopback-agent";
 

@@ -32,8 +32,9 @@ describe("flipping the active side", () => {
         assert.match(asPrimary.byName("standby-serving").inputs.stdin, /^SERVING='no'$/m);
         assert.match(asStandby.byName("standby-serving").inputs.stdin, /^SERVING='yes'$/m);
         for (const run of [asPrimary, asStandby]) {
-            assert.match(run.byName("primary-feeders").inputs.stdin, /^RUN='yes'$/m, "the feeders run whichever side is active");
-            assert.match(run.byName("standby-watchdog").inputs.stdin, /^RUN='yes'$/m, "the watchdog answers on either side");
+            assert.match(run.byName("primary-feeders").inputs.stdin, /^UNITS='[^']*wirebot-replicator\.service'$/m, "the feeders run whichever side is active");
+            assert.match(run.byName("primary-feeders").inputs.stdin, /systemctl enable --now \$UNITS/);
+            assert.match(run.byName("standby-watchdog").inputs.stdin, /^UNITS='wirebot-watchdog\.service'$/m, "the watchdog answers on either side");
         }
     });
 

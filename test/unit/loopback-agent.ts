@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import * as path from "node:path";
-import { AgentConfig } from "../../agent/src/core/config";
+import type { AgentConfig } from "../../agent/contract";
 
 // Shared by the tests that run the bundled agent on loopback: a free port and
 // an agent config whose units do not exist, so neither side counts as serving.
@@ -30,5 +30,6 @@ export function loopbackAgentConfig(dir: string, name: string, role: "primary" |
         databases: [],
         tenantsDir: path.join(dir, "tenants"),
         replicaDir: path.join(dir, "replica"),
-    } as unknown as AgentConfig;
+        tenantsReplicaDir: path.join(dir, "replica", "tenants"),
+    };
 }

@@ -136,7 +136,7 @@ describe("standby stack on an existing host", () => {
             { dir: "/data/wirebot/scoreboard/tenants", pattern: "events.db", recursive: true, watch: true },
         );
         const feeders = run.byName("primary-feeders");
-        assert.match(feeders.inputs.stdin, /^RUN='yes'$/m);
+        assert.match(feeders.inputs.stdin, /systemctl enable --now \$UNITS/);
         assert.match(feeders.inputs.stdin, /^UNITS='wirebot-litestream.service wirebot-file-sync.timer wirebot-letta-dump.timer wirebot-fire-drill.timer wirebot-replicator.service'$/m);
     });
 
@@ -221,7 +221,7 @@ describe("standby stack on an existing host", () => {
         }
         run.byName("primary-file-etc-systemd-system-wirebot-replicator.service");
         run.byName("standby-file-etc-systemd-system-wirebot-watchdog.service");
-        assert.match(run.byName("standby-watchdog").inputs.stdin, /^RUN='yes'$/m);
+        assert.match(run.byName("standby-watchdog").inputs.stdin, /^UNITS='wirebot-watchdog\.service'$/m);
     });
 
     it("generates a heartbeat token when none is configured", async () => {

@@ -1,5 +1,6 @@
 import { signedHeaders } from "../heartbeat/auth";
-import { AgentConfig, readSecretFile } from "./config";
+import type { AgentConfig } from "../../contract";
+import { readSecretFile } from "./config";
 
 /** A signed call to this host's own agent, as an operator's command makes it. */
 export async function callLocalAgent(config: AgentConfig, call: string, body: unknown = {}): Promise<unknown> {

@@ -1,4 +1,4 @@
-import { AgentConfig } from "./config";
+import type { AgentConfig } from "../../contract";
 import { readState } from "./state";
 import { unitStates } from "./systemd";
 

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
-import { Probes } from "../core/config";
+import type { Probes } from "../../contract";
 
 export interface ProbeResult {
     name: string;

@@ -1,4 +1,5 @@
-import { AgentConfig, readSecretFile } from "../core/config";
+import type { AgentConfig } from "../../contract";
+import { readSecretFile } from "../core/config";
 import { ASK_TIMEOUT_MS, callStandby } from "../takeover/handover";
 
 interface ClaimAnswer {

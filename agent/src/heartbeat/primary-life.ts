@@ -1,4 +1,4 @@
-import { AgentConfig } from "../core/config";
+import type { AgentConfig } from "../../contract";
 import { readState, writeState } from "../core/state";
 
 /**

@@ -1,5 +1,5 @@
 import * as http from "node:http";
-import { AgentConfig } from "../core/config";
+import type { AgentConfig } from "../../contract";
 import { databasesOf } from "../replication/databases";
 import { lastFileSync } from "../replication/file-sync";
 import { lagSeconds } from "../replication/ltx-position";

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AgentConfig } from "../core/config";
+import type { AgentConfig } from "../../contract";
 
 export interface Database {
     live: string;

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { AgentConfig } from "../core/config";
+import type { AgentConfig } from "../../contract";
 import { TreeWatcher } from "./file-watch";
 import { log } from "../core/log";
 import { readState } from "../core/state";
@@ -8,7 +8,6 @@ import { SyncScheduler } from "./sync-scheduler";
 
 export const FILE_SYNC_UNIT = "wirebot-file-sync.service";
 export const FILE_SYNC_STATE = "file-sync.json";
-export const PLACE_FILES_COMMAND = "/usr/local/sbin/wirebot-place-files";
 
 const run = promisify(execFile);
 

@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import { AgentConfig } from "../core/config";
+import { type AgentConfig, LITESTREAM_SOCKET } from "../../contract";
 import { databasesOf } from "./databases";
 
 /** Litestream's control socket on the primary (enabled in its config, directory made by its unit). */
-export const LITESTREAM_SOCKET = "/run/wirebot-litestream/litestream.sock";
 const SYNC_TIMEOUT_SECONDS = 30;
 
 export class ShipFailed extends Error {}

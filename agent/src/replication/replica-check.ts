@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AgentConfig } from "../core/config";
+import type { AgentConfig } from "../../contract";
 import { Database, databasesOf, fingerprint, fingerprintDifference } from "./databases";
 import { position } from "./ltx-position";
 

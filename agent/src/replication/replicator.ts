@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import * as http from "node:http";
 import * as os from "node:os";
-import { AgentConfig, readSecretFile } from "../core/config";
+import type { AgentConfig } from "../../contract";
+import { readSecretFile } from "../core/config";
 import { Heartbeat, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from "../heartbeat/heartbeat";
 import { authorize } from "../heartbeat/auth";
 import { DRILL_UNIT } from "../drill/drill";

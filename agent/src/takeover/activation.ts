@@ -2,8 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AgentConfig } from "../core/config";
-import { PLACE_FILES_COMMAND } from "../replication/file-sync";
+import { type AgentConfig, HOST_COMMANDS } from "../../contract";
 import { log } from "../core/log";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
 import { readState, writeState } from "../core/state";
@@ -13,7 +12,6 @@ import { askWitness, decide } from "../heartbeat/witness";
 export const TAKEOVER = "takeover.json";
 /** Present while an activation runs: the returning primary's claim to serve is refused meanwhile. */
 export const ACTIVATING = "activating.json";
-export const RESTORE_COMMAND = "/usr/local/sbin/wirebot-restore";
 const WITNESS_TIMEOUT_MS = 3000;
 
 export interface TimelineEntry {
@@ -109,8 +107,8 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
     }
     const connectorUp = isActive(config.units.connector);
     if (!connectorUp) {
-        await timed(timeline, "place files", () => lastLine(execFileSync(PLACE_FILES_COMMAND, { encoding: "utf8" })));
-        await timed(timeline, "restore", () => lastLine(execFileSync(RESTORE_COMMAND, { encoding: "utf8" })));
+        await timed(timeline, "place files", () => lastLine(execFileSync(HOST_COMMANDS.placeFiles, { encoding: "utf8" })));
+        await timed(timeline, "restore", () => lastLine(execFileSync(HOST_COMMANDS.restore, { encoding: "utf8" })));
     }
     await timed(timeline, "start services", () => void systemctl("enable", "--now", ...config.units.services));
     await timed(timeline, "start connector", () => void systemctl("enable", "--now", config.units.connector));

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AgentConfig } from "../core/config";
+import type { AgentConfig } from "../../contract";
 import { databasesOf } from "../replication/databases";
 
 export const MANIFEST = "manifest.json";

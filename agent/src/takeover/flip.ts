@@ -1,5 +1,6 @@
 import { activate, Takeover, takeoverRecord, TAKEOVER } from "./activation";
-import { AgentConfig, readSecretFile } from "../core/config";
+import type { AgentConfig } from "../../contract";
+import { readSecretFile } from "../core/config";
 import { askStandby, callStandby, fingerprints, Handback, localPositions, mergeHandback, reseedReplicas, StandbyView } from "./handover";
 import { ShipFailed, shipFinalWrites } from "../replication/litestream-sync";
 import { log } from "../core/log";

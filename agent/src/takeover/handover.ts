@@ -2,15 +2,13 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { signedHeaders } from "../heartbeat/auth";
-import { AgentConfig } from "../core/config";
+import { type AgentConfig, HOST_COMMANDS } from "../../contract";
 import { databasesOf, fingerprint } from "../replication/databases";
 import { ExportEntry, ExportManifest, MANIFEST } from "./export";
 import { localStateDir, position } from "../replication/ltx-position";
 import { writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
 
-const FILE_SYNC_COMMAND = "/usr/local/sbin/wirebot-file-sync";
-const MERGE_COMMAND = "/usr/local/sbin/wirebot-merge";
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
 export const MERGED = "last-merge.json";
 const STANDBY_CALL_TIMEOUT_MS = 120_000;
@@ -75,10 +73,10 @@ export function localPositions(config: AgentConfig): string {
  */
 export async function mergeHandback(config: AgentConfig, token: string, handbackId: string): Promise<string> {
     const inbox = path.join(config.stateDir, "inbox");
-    execFileSync(FILE_SYNC_COMMAND, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
+    execFileSync(HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
     const manifest = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportManifest;
     if (manifest.id !== handbackId) throw new Error(`the standby's outbox holds export ${manifest.id}, not ${handbackId}; run the flip again`);
-    const lines = manifest.entries.map((e) => execFileSync(MERGE_COMMAND, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
+    const lines = manifest.entries.map((e) => execFileSync(HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
     writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines });
     await callStandby(config, token, "/merged", { id: handbackId });
     return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");

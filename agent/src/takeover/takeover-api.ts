@@ -3,7 +3,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { activate, ActivationRefused, deactivate } from "./activation";
 import { authorize } from "../heartbeat/auth";
-import { AgentConfig } from "../core/config";
+import type { AgentConfig } from "../../contract";
 import { exportDatabases } from "./export";
 import { Handback } from "./handover";
 import { readBody, sendJson } from "../core/http";
