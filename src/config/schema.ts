@@ -8,7 +8,6 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 export const SIDES = ["primary", "standby"] as const;
-export type Side = (typeof SIDES)[number];
 
 const hostnameLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -75,7 +74,6 @@ export const sshHost = z.strictObject({
     hostKey: sshPublicKey,
     arch: z.enum(ARCHITECTURES).default("amd64"),
 });
-export type SshHostConfig = z.infer<typeof sshHost>;
 
 const service = z.strictObject({
     enabled: z.boolean().optional(),
