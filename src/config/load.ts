@@ -102,12 +102,8 @@ function loadForRole(role: Role, stack: string, raw: RawConfig, problems: string
     }
 }
 
-const PRIMARY_KEYS = ["activeSide", "paths", "services", "binaries", "remoteTimeoutSeconds", "primary", "tunnel", "routes", "tenantHostnames"];
-const STANDBY_KEYS = ["activeSide", "agent", "binaries", "litestream", "remoteTimeoutSeconds", "primaryStack", "standby"];
-const TENANT_KEYS = ["tenantId", "hostnames", "zoneId", "manageDns", "primaryStack", "standbyStack", "remoteTimeoutSeconds"];
-
 function loadPrimary(raw: RawConfig, problems: string[]): PrimarySettings | undefined {
-    const config = parseKeys(primarySchema, PRIMARY_KEYS, raw, problems);
+    const config = parseKeys(primarySchema, raw, problems);
     const primarySshKey = requireSecret(raw, "primarySshKey", "the private SSH key that logs in to the primary host", problems);
     if (!config) return undefined;
     checkDuplicateHostnames([...config.routes.map((r) => r.hostname), ...config.tenantHostnames], "routes/tenantHostnames", problems);
@@ -132,7 +128,7 @@ function loadPrimary(raw: RawConfig, problems: string[]): PrimarySettings | unde
 }
 
 function loadStandby(raw: RawConfig, problems: string[]): StandbySettings | undefined {
-    const config = parseKeys(standbySchema, STANDBY_KEYS, raw, problems);
+    const config = parseKeys(standbySchema, raw, problems);
     const standbySshKey = requireSecret(raw, "standbySshKey", "the private SSH key that logs in to the standby host", problems);
     const heartbeatToken = optionalSecret(raw, "heartbeatToken", problems, (v) =>
         v.length >= 32 ? undefined : "must be at least 32 characters; omit it to have one generated",
@@ -155,7 +151,7 @@ function loadStandby(raw: RawConfig, problems: string[]): StandbySettings | unde
 
 function loadTenant(stack: string, raw: RawConfig, problems: string[]): TenantSettings | undefined {
     const fromStack = stack.startsWith("tenant-") ? stack.slice("tenant-".length) : undefined;
-    const config = parseKeys(tenantSchema, TENANT_KEYS, raw, problems, { tenantId: fromStack });
+    const config = parseKeys(tenantSchema, raw, problems, { tenantId: fromStack });
     const secrets = optionalSecret(raw, "tenantSecrets", problems, (v) => {
         const parsed = z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).safeParse(safeJson(v));
         return parsed.success ? undefined : "must be a JSON object of UPPER_CASE names to string values";
@@ -176,16 +172,15 @@ function loadTenant(stack: string, raw: RawConfig, problems: string[]): TenantSe
     return { role: "tenant", config, tenantSecrets };
 }
 
-function parseKeys<S extends z.ZodType>(
+function parseKeys<S extends z.ZodObject>(
     schema: S,
-    keys: string[],
     raw: RawConfig,
     problems: string[],
     defaults: Record<string, unknown> = {},
 ): z.infer<S> | undefined {
     const input: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(defaults)) if (value !== undefined) input[key] = value;
-    for (const key of keys) {
+    for (const key of Object.keys(schema.shape)) {
         const text = raw.get(`${NAMESPACE}:${key}`);
         if (text !== undefined) input[key] = parseValue(text);
     }
