@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, NAMESPACE, TenantSettings } from "../config/load";
+import { ConfigError, NAMESPACE, TenantSettings } from "../config/settings";
 import type { Architecture, PathsConfig } from "../config/schema";
 import { SshHost } from "../host/ssh-host";
 import { Tenant } from "../components/tenant";
