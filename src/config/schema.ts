@@ -8,7 +8,6 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const ARCHITECTURES = ["amd64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 export const SIDES = ["primary", "standby"] as const;
-export type Side = (typeof SIDES)[number];
 
 const hostnameLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -75,7 +74,6 @@ export const sshHost = z.strictObject({
     hostKey: sshPublicKey,
     arch: z.enum(ARCHITECTURES).default("amd64"),
 });
-export type SshHostConfig = z.infer<typeof sshHost>;
 
 const service = z.strictObject({
     enabled: z.boolean().optional(),
@@ -173,23 +171,11 @@ const paths = z
         /** Synced only when both hosts share an architecture: a binary for the other one would not run. */
         binaries: absolutePath.default("/data/wirebot/bin"),
     })
-    .default({
-        dataRoot: "/data/wirebot",
-        workspace: "/home/wirebot/clawd",
-        databases: [
-            "/data/wirebot/users/verious/memory/verious.sqlite",
-            "/data/wirebot/scoreboard/events.db",
-            "/data/wirebot/mem0/history.db",
-        ],
-        tenantsDir: "/data/wirebot/scoreboard/tenants",
-        replicaDir: "/var/lib/wirebot/replica",
-        fileSync: ["/data/wirebot/users/verious", "/data/wirebot/discovery", "/run/wirebot"],
-        binaries: "/data/wirebot/bin",
-    });
+    .prefault({});
 
 const binaries = z
     .strictObject({ litestream: perArchitecture.default({}), cloudflared: perArchitecture.default({}) })
-    .default({ litestream: {}, cloudflared: {} });
+    .prefault({});
 
 export const DEFAULT_DRILL_SCHEDULE = "Sun *-*-01..07 03:00:00 America/Los_Angeles";
 
@@ -202,7 +188,7 @@ const drill = z
             .default(DEFAULT_DRILL_SCHEDULE),
         chat: z
             .union([z.literal(false), z.strictObject({ path: z.string().startsWith("/", "must be a URL path such as /v1/chat/completions").default("/v1/chat/completions"), model: z.string().min(1).default("openclaw") })])
-            .default({ path: "/v1/chat/completions", model: "openclaw" }),
+            .prefault({}),
         event: z
             .union([
                 z.literal(false),
@@ -213,13 +199,9 @@ const drill = z
                     idColumn: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a column name such as id").default("id"),
                 }),
             ])
-            .default({ path: "/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" }),
+            .prefault({}),
     })
-    .default({
-        schedule: DEFAULT_DRILL_SCHEDULE,
-        chat: { path: "/v1/chat/completions", model: "openclaw" },
-        event: { path: "/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" },
-    });
+    .prefault({});
 export type DrillConfig = z.infer<typeof drill>;
 
 const agent = z
@@ -238,19 +220,7 @@ const agent = z
         fileSyncDebounceSeconds: z.number().int().min(1).max(60, "must be between 1 and 60 seconds").default(5),
         drill,
     })
-    .default({
-        port: 8300,
-        heartbeatIntervalSeconds: 10,
-        missThreshold: 3,
-        autoActivate: true,
-        nodePath: "/usr/bin/node",
-        fileSyncDebounceSeconds: 5,
-        drill: {
-            schedule: DEFAULT_DRILL_SCHEDULE,
-            chat: { path: "/v1/chat/completions", model: "openclaw" },
-            event: { path: "/v1/events", database: "/data/wirebot/scoreboard/events.db", table: "events", idColumn: "id" },
-        },
-    });
+    .prefault({});
 
 // The smallest x86 type in Ashburn: creatable there (Hetzner's ARM types are
 // EU-only) and amd64 like most primaries, so binaries can be synced as they are.
@@ -297,9 +267,7 @@ export const standbySchema = z.strictObject({
     primaryStack: z.string().min(1).optional(),
     standby,
     agent,
-    litestream: z
-        .strictObject({ syncInterval: duration.default("1s") })
-        .default({ syncInterval: "1s" }),
+    litestream: z.strictObject({ syncInterval: duration.default("1s") }).prefault({}),
 });
 
 export type PathsConfig = z.infer<typeof paths>;

@@ -1,5 +1,5 @@
 import * as hcloud from "@pulumi/hcloud";
-import { ConfigError, NAMESPACE } from "./load";
+import { ConfigError, NAMESPACE } from "./settings";
 
 type ServerTypes = Awaited<ReturnType<typeof hcloud.getServerTypes>>["serverTypes"];
 type ServerType = ServerTypes[number];

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigError } from "../config/load";
+import { ConfigError } from "../config/settings";
 import { ARCHITECTURES, primarySchema, SERVICE_NAMES, SIDES } from "../config/schema";
 import type { ServiceSpec } from "../render/service-units";
 

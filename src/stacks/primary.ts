@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { PrimarySettings } from "../config/load";
+import type { PrimarySettings } from "../config/settings";
 import { prepareHost } from "../host/prepare-host";
 import { ServingRole } from "../components/serving-role";
 import { SshHost } from "../host/ssh-host";

@@ -1,7 +1,8 @@
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { checkAgainstPrimary, ConfigError, NAMESPACE, StandbySettings } from "../config/load";
+import { checkAgainstPrimary } from "../config/checks";
+import { ConfigError, NAMESPACE, StandbySettings } from "../config/settings";
 import { fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "../render/file-sync";
 import { fileSyncKey } from "../host/file-sync-steps";
 import { drillProbes } from "../render/fire-drill";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, NAMESPACE, TenantSettings } from "../config/load";
+import { ConfigError, NAMESPACE, TenantSettings } from "../config/settings";
 import { primaryOutputs, readStackOutputs, standbyOutputs } from "./outputs";
 import { SshHost } from "../host/ssh-host";
 import { Tenant } from "../components/tenant";
