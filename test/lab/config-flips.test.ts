@@ -223,6 +223,24 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         assert.deepEqual(load.acked.filter((a) => !onPrimary.has(a.id)).map((a) => a.id), []);
     });
 
+    it("switches over a database whose writer died between its commit and publishing it: the standby serves that transaction, failback keeps it", async () => {
+        const scoreboard = SERVICE_UNITS.find((u) => u.includes("scoreboard"))!;
+        const id = `unpublished-${Date.now()}`;
+        sshOk(env, "primary", `systemctl stop ${scoreboard} && python3 /opt/wirebot-lab/killed-writer.py ${EVENTS_DB} ${id}`);
+        assert.equal(sshOk(env, "primary", `sqlite3 -readonly ${EVENTS_DB} "select count(*) from events where id = '${id}'"`).trim(), "0", "readers of the live file do not see it");
+
+        const output = ok(await flipServing(env, "primary", false), "pulumi up -s primary (activeSide standby)");
+        assert.match(output, /switchover: writes stopped and shipped .*the standby's replicas matched in \d+ ms/);
+        await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? true : undefined), 60_000, 50);
+        ok(await flipServing(env, "standby", true), "pulumi up -s standby (activeSide standby)");
+        assert.ok(ids(env, "standby").has(id), "the standby serves the transaction the primary's WAL held");
+
+        const { load } = await plannedFlip("primary");
+        const onPrimary = ids(env, "primary");
+        assert.ok(onPrimary.has(id), "failback brings it to the primary");
+        assert.deepEqual(load.acked.filter((a) => !onPrimary.has(a.id)).map((a) => a.id), []);
+    });
+
     it("never had two connectors on at once", () => {
         console.log(`connector sampler: ${sampler.samples} samples, at most ${sampler.maxOnAtOnce} connector(s) on at once`);
         assert.ok(sampler.samples > 100);

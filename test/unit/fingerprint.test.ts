@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { fingerprint, fingerprintDifference } from "../../agent/src/replication/databases";
+import { durableFingerprint, fingerprint, fingerprintDifference } from "../../agent/src/replication/databases";
 
 // What a planned handover compares: the primary's database once writes stopped
 // against a restore of the standby's replica, table by table, on real SQLite.
@@ -46,5 +46,39 @@ describe("a database's fingerprint", () => {
         const odd = db("odd.db", `create table "it's ""odd""" (x); insert into "it's ""odd""" values (1);`);
         assert.equal(fingerprintDifference(fingerprint(odd), fingerprint(odd)), "");
         assert.deepEqual(Object.keys(JSON.parse(fingerprint(odd)!)), [`it's "odd"`]);
+    });
+});
+
+// The wal-index header and the read marks: what a writer publishes after its
+// commit frame is in the WAL, and what a writer killed in between never wrote.
+const WAL_INDEX_HEADER_BYTES = 136;
+
+describe("a database's durable fingerprint", () => {
+    it("counts a transaction whose writer died before publishing it, as Litestream and crash recovery do", async () => {
+        const live = db("killed-writer.db", `pragma journal_mode=wal; ${EVENTS}`);
+        // Another connection keeps the wal-index open, as Litestream's does on a primary.
+        const holder = spawn("sqlite3", [live], { stdio: ["pipe", "pipe", "inherit"] });
+        try {
+            holder.stdin.write("select count(*) from events;\n");
+            await new Promise((resolve) => holder.stdout.once("data", resolve));
+            const shm = `${live}-shm`;
+            const published = fs.readFileSync(shm).subarray(0, WAL_INDEX_HEADER_BYTES);
+            execFileSync("sqlite3", [live, "insert into events values ('c', 'z');"]);
+            const fd = fs.openSync(shm, "r+");
+            fs.writeSync(fd, published, 0, published.length, 0);
+            fs.closeSync(fd);
+
+            assert.match(fingerprint(live)!, /"events":"2:/, "readers of the live file do not see the unpublished commit");
+            assert.match(durableFingerprint(live)!, /"events":"3:/, "the durable copy holds it");
+            assert.match(fingerprint(live)!, /"events":"2:/, "the live file is left as it was");
+        } finally {
+            holder.kill();
+        }
+    });
+
+    it("equals the plain fingerprint when every commit was published, and is null without a database", () => {
+        const live = db("published.db", `pragma journal_mode=wal; ${EVENTS}`);
+        assert.equal(durableFingerprint(live), fingerprint(live));
+        assert.equal(durableFingerprint(path.join(dir, "none.db")), null);
     });
 });

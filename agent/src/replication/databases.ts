@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
 
@@ -48,6 +49,59 @@ export function fingerprint(file: string): string | null {
     const script = tables.map((t) => `SELECT count(*) || ':' || lower(hex(sha3_query(${sqlString(`SELECT * FROM ${sqlName(t)} ORDER BY ${columnList(file, t)}`)}))) FROM ${sqlName(t)};`).join("\n");
     const lines = sqlite(file, script).split("\n").filter(Boolean);
     return JSON.stringify(Object.fromEntries(tables.map((t, i) => [t, lines[i]])));
+}
+
+/**
+ * The fingerprint of what the database holds durably: every transaction
+ * committed to its WAL, as crash recovery (and Litestream, which reads the WAL
+ * itself) sees it. A writer killed between writing its commit frame and
+ * publishing it in the shared wal-index leaves a transaction that readers of
+ * the live file do not see while another connection (Litestream's) keeps that
+ * index open, yet Litestream ships it. A copy without the index is recovered
+ * from the WAL alone, so it is compared with the replica on equal terms.
+ */
+export function durableFingerprint(file: string): string | null {
+    if (!fs.existsSync(file)) return null;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-durable-"));
+    try {
+        const copy = path.join(dir, path.basename(file));
+        copyWithWal(file, copy);
+        // Read-write once, so recovery can rebuild the index and fold the WAL in.
+        execFileSync("sqlite3", [copy], { input: "PRAGMA wal_checkpoint(TRUNCATE);\n", encoding: "utf8", timeout: 60_000 });
+        return fingerprint(copy);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+const COPY_ATTEMPTS = 5;
+
+/** The database file, then its WAL; tried again if the WAL was restarted (its salt changed) in between. */
+function copyWithWal(file: string, copy: string): void {
+    for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
+        const before = walSalt(file);
+        fs.copyFileSync(file, copy, fs.constants.COPYFILE_FICLONE);
+        if (before !== null) fs.copyFileSync(`${file}-wal`, `${copy}-wal`, fs.constants.COPYFILE_FICLONE);
+        if (walSalt(file) === before) return;
+        fs.rmSync(`${copy}-wal`, { force: true });
+    }
+    throw new Error(`${file}: its WAL kept restarting while it was copied; is something still writing to it?`);
+}
+
+/** Bytes 16-23 of the WAL header change whenever the WAL starts over. */
+function walSalt(file: string): string | null {
+    let fd: number;
+    try {
+        fd = fs.openSync(`${file}-wal`, "r");
+    } catch {
+        return null;
+    }
+    try {
+        const header = Buffer.alloc(8);
+        return fs.readSync(fd, header, 0, 8, 16) === 8 ? header.toString("hex") : "short";
+    } finally {
+        fs.closeSync(fd);
+    }
 }
 
 const sqlName = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { signedHeaders } from "../heartbeat/auth";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
-import { databasesOf, fingerprint } from "../replication/databases";
+import { databasesOf, durableFingerprint } from "../replication/databases";
 import { ExportEntry, ExportManifest, MANIFEST } from "./export";
 import { localStateDir, position } from "../replication/ltx-position";
 import { writeState } from "../core/state";
@@ -58,7 +58,7 @@ export async function askStandby(config: AgentConfig): Promise<StandbyView | { u
 
 /** Fingerprints of every live database, taken once writes have stopped: what the standby must hold before it serves. */
 export function fingerprints(config: AgentConfig): Record<string, string | null> {
-    return Object.fromEntries(databasesOf(config).map((db) => [db.live, fingerprint(db.live)]));
+    return Object.fromEntries(databasesOf(config).map((db) => [db.live, durableFingerprint(db.live)]));
 }
 
 /** The last transaction Litestream has taken from each live database, for telling a slow replica from a stuck replicator. */
