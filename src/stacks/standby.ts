@@ -6,6 +6,7 @@ import type { Architecture, PathsConfig } from "../config/schema";
 import { fileSyncKey, fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "../render/file-sync";
 import { drillProbes } from "../render/fire-drill";
 import { HetznerStandby } from "../components/hetzner-standby";
+import type { HostKeyCheck } from "../host/host-key-check";
 import { AgentSettings, ALERT_WEBHOOK_PATH, FLIP_COMMAND, HEARTBEAT_TOKEN_PATH, HostAgent } from "../components/host-agent";
 import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "../render/litestream-config";
 import { replicationKey, ReplicationFeeders, runUnits } from "../components/replication-feeders";
@@ -28,7 +29,7 @@ interface PrimaryOutputs {
  * standby host and its setup, its (normally stopped) serving role, and the
  * replication feeders on the primary. Destroying it leaves the primary as it was.
  */
-export async function standbyStack(settings: StandbySettings): Promise<Record<string, unknown>> {
+export async function standbyStack(settings: StandbySettings, checkHostKey: HostKeyCheck): Promise<Record<string, unknown>> {
     const { config } = settings;
     const timeout = config.remoteTimeoutSeconds;
     const primaryStackName = config.primaryStack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/primary`;
@@ -42,7 +43,8 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         address: primaryOut.primaryHost.host,
         privateKey: primaryRef.requireOutput("primarySshKey") as pulumi.Output<string>,
     };
-    const standby = await standbyHost(settings, primaryOut.primaryHost.host);
+    await checkHostKey(primary, { key: `${NAMESPACE}:primary.hostKey`, stack: primaryStackName, readFromOutputs: true });
+    const standby = await standbyHost(settings, primaryOut.primaryHost.host, checkHostKey);
     const { paths, services } = primaryOut;
     const heartbeatToken =
         settings.heartbeatToken ?? new random.RandomPassword("heartbeat-token", { length: 48, special: false }).result;
@@ -182,11 +184,13 @@ async function readPrimaryOutputs(ref: pulumi.StackReference, name: string): Pro
     };
 }
 
-async function standbyHost(settings: StandbySettings, primaryAddress: string): Promise<SshHost> {
+async function standbyHost(settings: StandbySettings, primaryAddress: string, checkHostKey: HostKeyCheck): Promise<SshHost> {
     const { config } = settings;
     if (config.standby.provider === "existing") {
         const existing = config.standby.existing;
-        return { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
+        const host = { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
+        await checkHostKey(host, { key: `${NAMESPACE}:standby.existing.hostKey`, stack: pulumi.getStack() });
+        return host;
     }
     const hetzner = config.standby.hetzner;
     await checkServerTypeOffered(hetzner.serverType, hetzner.location);
