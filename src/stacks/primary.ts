@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { PrimarySettings } from "../config/settings";
+import { NAMESPACE, type PrimarySettings } from "../config/settings";
+import type { HostKeyCheck } from "../host/host-key-check";
 import { prepareHost } from "../host/prepare-host";
 import { ServingRole } from "../components/serving-role";
 import { SshHost } from "../host/ssh-host";
@@ -12,11 +13,12 @@ import type { PrimaryHostOutput } from "./outputs";
  * primary host's serving role. Its outputs are what the standby and tenant
  * stacks read.
  */
-export function primaryStack(settings: PrimarySettings): Record<string, unknown> {
+export async function primaryStack(settings: PrimarySettings, checkHostKey: HostKeyCheck): Promise<Record<string, unknown>> {
     const { config } = settings;
     const timeout = config.remoteTimeoutSeconds;
     const { services } = settings;
     const host: SshHost = { name: "primary", ...config.primary, address: config.primary.host, privateKey: settings.primarySshKey };
+    await checkHostKey(host, { key: `${NAMESPACE}:primary.hostKey`, stack: pulumi.getStack() });
 
     const source: TunnelSource =
         config.tunnel.mode === "create"

@@ -9,6 +9,7 @@ import { drillProbes } from "../render/fire-drill";
 import { HetznerStandby } from "../components/hetzner-standby";
 import { AGENT_STATE_DIR, type AgentConfig, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH } from "../../agent/contract";
 import { HostAgent } from "../components/host-agent";
+import type { HostKeyCheck } from "../host/host-key-check";
 import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "../render/litestream-config";
 import { replicationKey, ReplicationFeeders, runUnits } from "../components/replication-feeders";
 import { checkServerTypeOffered } from "../config/server-type-offered";
@@ -23,7 +24,7 @@ import { StandbyHost } from "../components/standby-host";
  * standby host and its setup, its (normally stopped) serving role, and the
  * replication feeders on the primary. Destroying it leaves the primary as it was.
  */
-export async function standbyStack(settings: StandbySettings): Promise<Record<string, unknown>> {
+export async function standbyStack(settings: StandbySettings, checkHostKey: HostKeyCheck): Promise<Record<string, unknown>> {
     const { config } = settings;
     const timeout = config.remoteTimeoutSeconds;
     const primaryStackName = config.primaryStack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/primary`;
@@ -43,7 +44,8 @@ export async function standbyStack(settings: StandbySettings): Promise<Record<st
         address: primaryOut.primaryHost.host,
         privateKey: primaryRef.requireOutput("primarySshKey") as pulumi.Output<string>,
     };
-    const standby = await standbyHost(settings, primaryOut.primaryHost.host);
+    await checkHostKey(primary, { key: `${NAMESPACE}:primary.hostKey`, stack: primaryStackName, readFromOutputs: true });
+    const standby = await standbyHost(settings, primaryOut.primaryHost.host, checkHostKey);
     const { paths, services } = primaryOut;
     const heartbeatToken =
         settings.heartbeatToken ?? new random.RandomPassword("heartbeat-token", { length: 48, special: false }).result;
@@ -163,11 +165,13 @@ export function nextCommand(activeSide: string, primaryRecorded: string | undefi
     return "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby";
 }
 
-async function standbyHost(settings: StandbySettings, primaryAddress: string): Promise<SshHost> {
+async function standbyHost(settings: StandbySettings, primaryAddress: string, checkHostKey: HostKeyCheck): Promise<SshHost> {
     const { config } = settings;
     if (config.standby.provider === "existing") {
         const existing = config.standby.existing;
-        return { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
+        const host = { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
+        await checkHostKey(host, { key: `${NAMESPACE}:standby.existing.hostKey`, stack: pulumi.getStack() });
+        return host;
     }
     const hetzner = config.standby.hetzner;
     await checkServerTypeOffered(hetzner.serverType, hetzner.location);

@@ -142,7 +142,9 @@ describe("the Pulumi engine converges the lab hosts", { timeout: 20 * 60_000 }, 
         await setConfig(env, "standby", "wirebot:standby.existing.hostKey", env.hostKey.primary);
         const r = await up(env, "standby");
         assert.notEqual(r.status, 0, "the up fails");
-        assert.match(r.stdout, /ssh: handshake failed: ssh: host key mismatch/);
+        const fingerprint = (key: string) => sshOk(env, "standby", `echo '${key}' | ssh-keygen -lf - | cut -d' ' -f2`).trim();
+        assert.match(r.stdout, /wirebot:standby\.existing\.hostKey \(stack standby\): the standby host 10\.77\.0\.11:22 presents another SSH host key/);
+        assert.ok(r.stdout.includes(`pinned ${fingerprint(env.hostKey.primary)}, seen ${fingerprint(pinned)}`), `names both fingerprints:\n${r.stdout}`);
         assert.equal(sshOk(env, "standby", "cat /etc/wirebot/agent.json"), before, "nothing ran on the standby");
         await setConfig(env, "standby", "wirebot:standby.existing.hostKey", pinned);
         const again = await up(env, "standby");

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { HostKeyCheck } from "../../src/host/host-key-check";
 
 // Pulumi marks a secret inside mocked inputs with this signature pair.
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -35,6 +36,8 @@ export interface RunOptions {
     /** Secret output names of the referenced stacks. */
     stackSecretOutputs?: string[];
     serverTypes?: unknown[];
+    /** Stands in for the scan of the hosts' keys; by default every host passes, as the tests' hosts do not exist. */
+    checkHostKey?: HostKeyCheck;
 }
 
 export function isSecretValue(value: unknown): boolean {
@@ -59,9 +62,8 @@ function wrapSecret(value: unknown): unknown {
 export const REPLICATION_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeReplicationKeyForUnitTestsOnly000000";
 export const FILE_SYNC_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFileSyncKeyForUnitTestsOnly00000000";
 
-/** Runs the program under Pulumi's mocks with the given stack config. */
-export async function runProgram(options: RunOptions): Promise<ProgramRun> {
-    const resources: RecordedResource[] = [];
+/** Runs the program under Pulumi's mocks with the given stack config; `resources` receives each as it is registered. */
+export async function runProgram(options: RunOptions, resources: RecordedResource[] = []): Promise<ProgramRun> {
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -109,7 +111,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         secretKeys,
     );
     const program = loadProgram();
-    const returned = await program();
+    const returned = await program(options.checkHostKey ?? (async () => {}));
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(returned)) {
@@ -142,10 +144,10 @@ function fullKey(key: string): string {
     return key.includes(":") ? key : `wirebot:${key}`;
 }
 
-function loadProgram(): () => Promise<Record<string, unknown>> {
+function loadProgram(): (checkHostKey: HostKeyCheck) => Promise<Record<string, unknown>> {
     const entry = require.resolve("../../index");
     delete require.cache[entry];
-    return require(entry) as () => Promise<Record<string, unknown>>;
+    return require(entry) as (checkHostKey: HostKeyCheck) => Promise<Record<string, unknown>>;
 }
 
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
@@ -168,6 +170,18 @@ export async function configErrorOf(options: RunOptions): Promise<string> {
         return (err as Error).message;
     }
     throw new Error(`expected a config error, but the program registered: ${resources.join(", ")}`);
+}
+
+/** Runs the program expecting it to fail; returns its message and the resources registered before it failed. */
+export async function failureOf(options: RunOptions): Promise<{ message: string; registered: RecordedResource[] }> {
+    const registered: RecordedResource[] = [];
+    try {
+        await runProgram(options, registered);
+    } catch (err) {
+        await settle();
+        return { message: (err as Error).message, registered };
+    }
+    throw new Error(`expected the program to fail, but it registered: ${registered.map((r) => r.name).join(", ")}`);
 }
 
 /** A file with an ELF header for the given architecture, standing in for a binary on the operator's machine. */
