@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hosts, LabEnv, sshOk, waitFor } from "../lab/lab";
-import { flipServing, Load, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, upOk } from "../lab/runtime-harness";
+import { LabEnv, sshOk, waitFor } from "../lab/lab";
+import { flipServing, powerOffUnderLoad, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, upOk } from "../lab/runtime-harness";
 import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./flip-cycles";
 
 // Unplanned failover on the lab, measured: the primary is powered off under the
@@ -36,19 +36,7 @@ function progress(line: string): void {
 }
 
 async function kill(env: LabEnv, sampler: Sampler): Promise<Kill> {
-    const load = new Load(env, sampler);
-    let poweredOff = 0;
-    let serving = 0;
-    try {
-        await new Promise((r) => setTimeout(r, 4000));
-        poweredOff = Date.now();
-        hosts("poweroff", "primary");
-        await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? true : undefined), 120_000);
-        serving = Date.now();
-        await new Promise((r) => setTimeout(r, 1500));
-    } finally {
-        await load.stop();
-    }
+    const { load, poweredOff, serving } = await powerOffUnderLoad(env, sampler, 4000, 1500, 120_000);
     const takeover = JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/takeover.json")) as { at: string; timeline: { ms: number }[] };
     const activationMs = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
     const actedAt = Date.parse(takeover.at) - activationMs;

@@ -139,6 +139,24 @@ export class Load {
 
 
 /** Both hosts as `pulumi up` of the primary, standby and tenant stacks leaves them, the primary serving. */
+/** The primary powered off under load; the load runs on until a moment after the standby serves. */
+export async function powerOffUnderLoad(env: LabEnv, sampler: Sampler, settleMs: number, afterMs: number, timeoutMs: number): Promise<{ load: Load; poweredOff: number; serving: number }> {
+    const load = new Load(env, sampler);
+    let poweredOff = 0;
+    let serving = 0;
+    try {
+        await new Promise((r) => setTimeout(r, settleMs));
+        poweredOff = Date.now();
+        hosts("poweroff", "primary");
+        await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? true : undefined), timeoutMs);
+        serving = Date.now();
+        await new Promise((r) => setTimeout(r, afterMs));
+    } finally {
+        await load.stop();
+    }
+    return { load, poweredOff, serving };
+}
+
 export async function converge(env: LabEnv, heartbeatSeconds: number, autoActivate = true): Promise<Record<LabStack, number>> {
     await createStacks(env, labSettings(heartbeatSeconds, autoActivate));
     const ms: Partial<Record<LabStack, number>> = {};

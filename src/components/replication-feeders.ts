@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { installBinary } from "../host/binary-install";
+import { installBinary } from "../host/install-binary";
 import type { BinarySource, PathsConfig } from "../config/schema";
 import { FILE_SYNC_SERVICE, FILE_SYNC_TIMER, LETTA_DUMP_SERVICE, LETTA_DUMP_TIMER } from "../render/file-sync";
 import { primaryFileSync } from "../host/file-sync-steps";

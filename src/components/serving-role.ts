@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { FLIP_COMMAND } from "../../agent/contract";
-import { installBinary } from "../host/binary-install";
+import { installBinary } from "../host/install-binary";
 import type { BinarySource } from "../config/schema";
 import { hostFile, HostFileSpec } from "../host/host-file";
 import { CLOUDFLARED_CONFIG_PATH, CLOUDFLARED_CREDENTIALS_PATH } from "../render/ingress";

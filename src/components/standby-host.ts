@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { HOST_COMMANDS } from "../../agent/contract";
-import { installBinary } from "../host/binary-install";
+import { installBinary } from "../host/install-binary";
 import type { BinarySource, PathsConfig } from "../config/schema";
 import { standbyFileSync } from "../host/file-sync-steps";
 import { hostFile } from "../host/host-file";

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import { CONNECTOR } from "../../lab/engine";
 import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "../../lab/lab";
-import { Load, LOAD_PER_SECOND, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
+import { Load, LOAD_PER_SECOND, powerOffUnderLoad, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
 import { sign } from "../../agent/src/heartbeat/heartbeat";
 
 // The host runtime on real hosts: file sync, the agents' API and its
@@ -161,19 +161,7 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
     });
 
     it("takes over within 45 s when the primary loses power, losing at most one sync interval of writes", async () => {
-        const load = new Load(env, sampler);
-        let poweredOff = 0;
-        let serving = 0;
-        try {
-            await new Promise((r) => setTimeout(r, 5000));
-            poweredOff = Date.now();
-            hosts("poweroff", "primary");
-            await waitFor("the standby to serve", () => (sampler.serving() === "standby" ? true : undefined), 90_000);
-            serving = Date.now();
-            await new Promise((r) => setTimeout(r, 3000));
-        } finally {
-            await load.stop();
-        }
+        const { load, poweredOff, serving } = await powerOffUnderLoad(env, sampler, 5000, 3000, 90_000);
 
         const rto = (serving - poweredOff) / 1000;
         const onPrimary = load.acked.filter((a) => a.host === "primary" && a.at <= poweredOff);
