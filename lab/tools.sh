@@ -347,7 +347,20 @@ install() {
         known "$tool" "${PLUGINS[@]}" || continue
         register_plugin "$tool" || failed+=("$tool")
     done
+    bundle_language_host
     [ "${#failed[@]}" -eq 0 ] || die "not installed: ${failed[*]}"
+}
+
+# The CLI looks for its language host beside itself, as a release ships it, and
+# warns on every command when the one on PATH is elsewhere.
+bundle_language_host() {
+    local host cli
+    spec pulumi-language-nodejs
+    host="$CACHE/pulumi-language-nodejs-$VERSION/bin/$BIN"
+    spec pulumi
+    cli="$CACHE/pulumi-$VERSION/bin"
+    [ -x "$host" ] && [ -d "$cli" ] || return 0
+    ln -sfn "$host" "$cli/pulumi-language-nodejs"
 }
 
 path_fragment() {
