@@ -5,7 +5,7 @@ import { runProbes } from "../../agent/src/drill/probes";
 import { freePort } from "./loopback-agent";
 
 // The drill probes a side right after starting its services. The real OpenClaw
-// gateway takes 10-20 s from its start to listening, then answers 503 for a
+// gateway takes 10-30 s from its start to listening, then answers 503 for a
 // moment; the probes wait for a service that is still starting, within a bound.
 
 function serve(port: number, handler: http.RequestListener): Promise<http.Server> {

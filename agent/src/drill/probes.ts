@@ -10,12 +10,12 @@ export interface ProbeResult {
 }
 
 const PROBE_TIMEOUT_MS = 15_000;
-// A chat is an agent run: OpenClaw's first one after a start took 10-12 s on a
-// two-core host, most of the time above.
+// A chat is an agent run: OpenClaw's first one after a start took 10-20 s on a
+// two-core host, more than the 15 s the other probes get.
 const CHAT_TIMEOUT_MS = 60_000;
 // The drill probes a side right after starting its services. A service that is
 // still starting (the connection refused, or 503) is asked again until this
-// much time has passed since the probes began: the real gateway takes 10-20 s
+// much time has passed since the probes began: the real gateway takes 10-30 s
 // from its start to listening.
 export const START_WAIT_MS = 90_000;
 const RETRY_EVERY_MS = 1000;
