@@ -119,8 +119,9 @@ export function labSettings(heartbeatSeconds: number, autoActivate: boolean): La
     return { activeSide: "primary", heartbeatSeconds, autoActivate, witnessUrl: `${base}/`, alertWebhookUrl: `${base}/alert` };
 }
 
+// The gateway is the real OpenClaw with the product's default ExecStart
+// (/usr/bin/openclaw gateway --port 18789); hosts.sh installs it and its config.
 const LAB_SERVICES = {
-    gateway: { execStart: "/usr/bin/python3 /opt/wirebot-lab/gateway.py" },
     scoreboard: { execStart: "/usr/bin/python3 /opt/wirebot-lab/scoreboard.py" },
 };
 const LAB_PATHS_CONFIG = {

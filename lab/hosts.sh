@@ -91,6 +91,29 @@ prepare_host() {
     ln -sf /etc/systemd/system/wirebot-lab-edge.service "$dir/etc/systemd/system/multi-user.target.wants/wirebot-lab-edge.service"
     mkdir -p "$dir/opt/wirebot-lab"
     cp "$LAB_DIR"/standins/*.py "$dir/opt/wirebot-lab/" 2>/dev/null || true
+    # The gateway is the real OpenClaw, as an operator installs it: the tree from
+    # `tools.sh install openclaw` at /opt/openclaw (mounted read-only at boot, not
+    # copied: it is 800 MB) and /usr/bin/openclaw, which the product's unit runs
+    # as it is. Its config (~wirebot/.openclaw/openclaw.json, the operator's part)
+    # comes from this drop-in, since the product makes the wirebot user later.
+    # lab/openclaw.json: local mode on loopback without auth, the OpenAI-compatible
+    # endpoint the drill's chat uses, and for a model the stand-in on the host's
+    # loopback (standins/model.py), since the lab has no model and no internet.
+    mkdir -p "$dir/opt/openclaw"
+    ln -sfn /opt/openclaw/bin/openclaw "$dir/usr/bin/openclaw"
+    mkdir -p "$dir/etc/wirebot-lab"
+    cp "$LAB_DIR/openclaw.json" "$dir/etc/wirebot-lab/openclaw.json"
+    mkdir -p "$dir/etc/systemd/system/openclaw-gateway.service.d"
+    printf '[Service]\nExecStartPre=+/usr/bin/install -d -o wirebot -g wirebot -m 0700 /home/wirebot/.openclaw\nExecStartPre=+/usr/bin/install -o wirebot -g wirebot -m 0600 /etc/wirebot-lab/openclaw.json /home/wirebot/.openclaw/openclaw.json\n' \
+        >"$dir/etc/systemd/system/openclaw-gateway.service.d/lab-config.conf"
+    printf '[Unit]\nDescription=Lab stand-in for the gateway'"'"'s model (answers OK)\n[Service]\nExecStart=/usr/bin/python3 /opt/wirebot-lab/model.py\nRestart=always\n[Install]\nWantedBy=multi-user.target\n' \
+        >"$dir/etc/systemd/system/wirebot-lab-model.service"
+    ln -sf /etc/systemd/system/wirebot-lab-model.service "$dir/etc/systemd/system/multi-user.target.wants/wirebot-lab-model.service"
+}
+
+# The OpenClaw tree the hosts mount at /opt/openclaw.
+openclaw_tree() {
+    bash "$LAB_DIR/tools.sh" tree openclaw
 }
 
 network_up() {
@@ -115,11 +138,13 @@ network_up() {
 }
 
 boot() {
-    local name=$1 dir="$STATE/machines/$1"
+    local name=$1 dir="$STATE/machines/$1" tree
+    tree=$(openclaw_tree) || die "no OpenClaw tree for the hosts' gateway: run \`bash lab/tools.sh install openclaw\`"
     log "$name: booting"
     setsid systemd-nspawn --boot --register=no --keep-unit --quiet \
         --directory="$dir" --machine="wb-$name" --hostname="wb-$name" \
         --network-namespace-path="/run/netns/wblab-$name" \
+        --bind-ro="$tree:/opt/openclaw" \
         --capability=CAP_NET_ADMIN --resolv-conf=off --timezone=off --link-journal=no \
         >"$STATE/$name.console" 2>&1 </dev/null &
     echo $! >"$STATE/$name.pid"
@@ -208,6 +233,8 @@ up() {
     fi
     mkdir -p "$STATE"
     [ -f "$STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C wirebot-lab -f "$STATE/id_ed25519"
+    # The real gateway for the hosts (a cache hit after the first time).
+    bash "$LAB_DIR/tools.sh" install openclaw || die "cannot install the OpenClaw tree for the hosts' gateway"
     local base
     base=$(rootfs)
     for name in "${HOSTS[@]}"; do prepare_host "$name" "$base"; done

@@ -12,7 +12,8 @@ export { BRIDGE };
 export const LOAD_PER_SECOND = 50;
 const SAMPLE_EVERY_MS = 100;
 
-function connectorOn(env: LabEnv, host: LabHost): Promise<boolean> {
+/** A command on a host over the sampler's shared connection: stdout, or null when it failed. */
+function quickSsh(env: LabEnv, host: LabHost, command: string, timeoutMs: number): Promise<string | null> {
     return new Promise((resolve) => {
         execFile(
             "ssh",
@@ -21,13 +22,17 @@ function connectorOn(env: LabEnv, host: LabHost): Promise<boolean> {
                 // One shared connection per host keeps a sample near the 100 ms period.
                 ...["-o", "ControlMaster=auto", "-o", `ControlPath=${env.stateDir}/sampler-%h.sock`, "-o", "ControlPersist=30", "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"],
                 `root@${env.address[host]}`,
-                `systemctl show -p MainPID --value ${CONNECTOR}`,
+                command,
             ],
-            { timeout: 1500 },
-            // A connector counts as on while its process runs; a powered-off host has none.
-            (err, stdout) => resolve(!err && Number(stdout.trim()) > 0),
+            { timeout: timeoutMs },
+            (err, stdout) => resolve(err ? null : stdout),
         );
     });
+}
+
+async function connectorOn(env: LabEnv, host: LabHost): Promise<boolean> {
+    // A connector counts as on while its process runs; a powered-off host has none.
+    return Number((await quickSsh(env, host, `systemctl show -p MainPID --value ${CONNECTOR}`, 1500))?.trim()) > 0;
 }
 
 export class Sampler {
@@ -76,12 +81,13 @@ export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promis
         }
         const host = sampler.serving();
         if (!host) return res.writeHead(530).end();
-        try {
-            const body = await (await fetch(`http://${env.address[host]}:18789/`, { signal: AbortSignal.timeout(1000) })).text();
-            res.writeHead(200, { "content-type": "application/json" }).end(body);
-        } catch {
-            res.writeHead(502).end();
-        }
+        // The gateway listens on its host's loopback, where the connector reaches
+        // it, and says nothing of which host it is: ask on the host, as the
+        // connector would, and name the host that answered. 502, as Cloudflare,
+        // when the connector runs but the gateway does not answer.
+        const hostname = await quickSsh(env, host, "curl -fsS -m 1 -o /dev/null http://127.0.0.1:18789/health && hostname", 2500);
+        if (!hostname?.trim()) return res.writeHead(502).end();
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, service: "gateway", host: hostname.trim() }));
     });
     return new Promise((resolve) => server.listen(WITNESS_PORT, BRIDGE, () => resolve(server)));
 }

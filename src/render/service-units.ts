@@ -35,6 +35,43 @@ export function resolveServices(overrides: Record<string, Partial<ServiceConfig>
 // Podman manages its own namespaces and devices, so Letta runs without the sandbox.
 const UNSANDBOXED: ServiceName[] = ["letta"];
 
+/**
+ * Directives of host/systemd/hardening.conf that a service cannot run under,
+ * each with why (rendered into its unit as a comment where the directive would
+ * be). Every other directive of the file applies to it. Found by starting the
+ * real program under the rendered unit, not by guessing.
+ */
+export const HARDENING_EXCEPTIONS: Partial<Record<ServiceName, Record<string, string[]>>> = {
+    gateway: {
+        RestrictSUIDSGID: [
+            "seccomp cannot see the mode inside openat2()'s arguments, so this directive's",
+            "filter makes every openat2() fail with ENOSYS. OpenClaw takes its gateway lock",
+            "with openat2(RESOLVE_BENEATH) and has no fallback for it: it exits with",
+            "'failed to acquire gateway lock ... openat2 beneath root: Function not",
+            "implemented (os error 38)' and crash-loops. NoNewPrivileges=yes still keeps",
+            "set-uid and set-gid bits from granting this service anything.",
+        ],
+    },
+};
+
+/** hardening.conf for one service: its exceptions left out, with the reason in their place. */
+export function serviceHardening(name: ServiceName): string {
+    if (UNSANDBOXED.includes(name)) return "";
+    const exceptions = HARDENING_EXCEPTIONS[name] ?? {};
+    const lines = readAsset("systemd/hardening.conf").trimEnd().split("\n");
+    const known = new Set(lines.map((line) => line.split("=")[0]));
+    for (const directive of Object.keys(exceptions)) {
+        if (!known.has(directive)) throw new Error(`hardening exception for ${name}: ${directive} is not in hardening.conf`);
+    }
+    return lines
+        .flatMap((line) => {
+            const why = exceptions[line.split("=")[0]];
+            if (!why) return [line];
+            return [`# ${line.split("=")[0]}= is left out for ${name}:`, ...why.map((w) => `#   ${w}`)];
+        })
+        .join("\n");
+}
+
 export function renderServiceUnit(service: ServiceSpec): UnitFile {
     const content = renderTemplate("systemd/service.service", {
         unit: service.unit,
@@ -43,7 +80,7 @@ export function renderServiceUnit(service: ServiceSpec): UnitFile {
         execStart: service.execStart,
         workingDirectory: service.workingDirectory ? `WorkingDirectory=${service.workingDirectory}` : "",
         environmentFile: service.environmentFile ? `EnvironmentFile=-${service.environmentFile}` : "",
-        hardening: UNSANDBOXED.includes(service.name) ? "" : readAsset("systemd/hardening.conf").trimEnd(),
+        hardening: serviceHardening(service.name),
     });
     return { unit: service.unit, content };
 }

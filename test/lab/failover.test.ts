@@ -9,8 +9,8 @@ import { sign } from "../../agent/src/heartbeat/heartbeat";
 // authentication, a fire drill under load, a cut link, and automatic failover
 // when the primary is powered off under a steady write load. A sampler watches
 // the connectors on both hosts throughout; a witness double answers the way
-// Cloudflare would (from the host whose connector is on) and takes the alert
-// webhook's posts.
+// Cloudflare would (from the host whose connector is on, once its gateway
+// answers) and takes the alert webhook's posts.
 
 const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const alerts: string[] = [];
@@ -130,6 +130,10 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
             await load.stop();
         }
         const logFile = sshOk(env, "primary", "cat /var/log/wirebot/fire-drill.log");
+        // The gateway is the real OpenClaw; its chat goes through an agent run to
+        // a model, and the lab has none: the model is the stand-in on each host's
+        // loopback (lab/standins/model.py, named in lab/openclaw.json), the one
+        // thing here the real gateway cannot do alone. Its answer is canned.
         assert.equal(drill.status, 0, `the drill unit failed: ${drill.stderr}\n${logFile}`);
         assert.match(logFile, /PASSED/);
         for (const step of ["stop primary connector", "ship the last writes", "activate standby", "standby: gateway responds", "standby: chat answers", "standby: event stored", "deactivate standby", "merge what the standby took", "start primary connector", "primary: drill event merged"]) {

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_DRILL_SCHEDULE, SERVICE_NAMES } from "../../src/config/schema";
-import { connectorUnit, renderServiceUnit, resolveServices, UnitFile } from "../../src/render/service-units";
+import { connectorUnit, HARDENING_EXCEPTIONS, renderServiceUnit, resolveServices, serviceHardening, UnitFile } from "../../src/render/service-units";
 import { readAsset, renderTemplate } from "../../src/render/templates";
 
 function allUnits(): UnitFile[] {
@@ -61,10 +61,54 @@ describe("systemd units", () => {
                 assert.ok(!unit.content.includes("ProtectSystem"), "podman needs its own namespaces");
                 continue;
             }
-            for (const directive of ["NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectKernelModules=yes", "RestrictSUIDSGID=yes"]) {
+            for (const directive of ["NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectKernelModules=yes"]) {
                 assert.ok(unit.content.includes(directive), `${unit.unit} lacks ${directive}`);
             }
         }
+    });
+
+    describe("per-service hardening", () => {
+        const hardening = readAsset("systemd/hardening.conf").trim().split("\n");
+        const everyService = resolveServices(Object.fromEntries(SERVICE_NAMES.map((n) => [n, { enabled: true }])));
+        const unitOf = (name: string) => renderServiceUnit(everyService.find((s) => s.name === name)!).content;
+        const directiveLines = (content: string) => content.split("\n").filter((line) => /^[A-Z]\w*=/.test(line));
+
+        it("leaves RestrictSUIDSGID out of the gateway's unit: its seccomp filter makes openat2 fail with ENOSYS, and OpenClaw's gateway lock needs openat2", () => {
+            const gateway = unitOf("gateway");
+            assert.doesNotMatch(gateway, /^RestrictSUIDSGID=/m);
+            assert.match(gateway, /^# RestrictSUIDSGID= is left out for gateway:$/m, "says why in the unit");
+            assert.match(gateway, /^#.*openat2\(\) fail with ENOSYS/m);
+            assert.match(gateway, /^#.*os error 38/m, "quotes the gateway's error, so an operator who saw it finds this");
+        });
+
+        it("keeps every other directive of hardening.conf in the gateway's unit", () => {
+            const lines = directiveLines(unitOf("gateway"));
+            for (const directive of hardening.filter((line) => !line.startsWith("RestrictSUIDSGID="))) {
+                assert.ok(lines.includes(directive), `the gateway's unit lacks ${directive}`);
+            }
+            assert.ok(lines.includes("NoNewPrivileges=yes"), "set-uid bits still grant the gateway nothing");
+        });
+
+        it("keeps all of hardening.conf, RestrictSUIDSGID included, for the other sandboxed services", () => {
+            for (const name of SERVICE_NAMES.filter((n) => n !== "gateway" && n !== "letta")) {
+                const lines = directiveLines(unitOf(name));
+                for (const directive of hardening) assert.ok(lines.includes(directive), `${name}'s unit lacks ${directive}`);
+                assert.doesNotMatch(unitOf(name), /is left out/, `${name} has no exceptions`);
+            }
+        });
+
+        it("names only directives that hardening.conf has, so a renamed directive cannot silently come back", () => {
+            const known = new Set(hardening.map((line) => line.split("=")[0]));
+            for (const [name, exceptions] of Object.entries(HARDENING_EXCEPTIONS)) {
+                for (const directive of Object.keys(exceptions ?? {})) assert.ok(known.has(directive), `${name}: ${directive}`);
+            }
+        });
+
+        it("applies to the gateway whatever program the operator runs as it", () => {
+            const [gateway] = resolveServices({ gateway: { execStart: "/usr/bin/openclaw gateway --port 18789 --allow-unconfigured --auth none --bind loopback" } });
+            assert.doesNotMatch(renderServiceUnit(gateway).content, /^RestrictSUIDSGID=/m);
+            assert.equal(serviceHardening("letta"), "", "Letta's podman stays unsandboxed");
+        });
     });
 
     it("schedules the fire drill on the first Sunday of each month at 03:00 Pacific", () => {

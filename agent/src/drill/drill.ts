@@ -8,7 +8,7 @@ import { ExportEntry } from "../takeover/export";
 import { callStandby, fingerprints, mergeHandback } from "../takeover/handover";
 import { shipFinalWrites } from "../replication/litestream-sync";
 import { log } from "../core/log";
-import { eventStored, ProbeResult, runProbes } from "./probes";
+import { eventStored, ProbeResult, PROBES_MAX_MS, runProbes } from "./probes";
 import { writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
 
@@ -77,7 +77,8 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
             const answer = (await standby("/activate", { reason: `fire drill ${report.id}`, expect })) as { takeover: { timeline: { step: string; ms: number }[] }; caughtUpMs: number };
             return `replicas matched in ${answer.caughtUpMs} ms; ${answer.takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")}`;
         });
-        const probed = (await standby("/probe", { drillId: report.id })) as { results: ProbeResult[]; eventId: string | null };
+        // The standby's services have just started: its probes wait for them (PROBES_MAX_MS).
+        const probed = (await callStandby(config, token, "/probe", { drillId: report.id }, PROBES_MAX_MS)) as { results: ProbeResult[]; eventId: string | null };
         eventId = probed.eventId;
         for (const result of probed.results) await step(`standby: ${result.name}`, () => expectOk(result));
     } catch (err) {
