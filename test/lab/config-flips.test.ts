@@ -42,6 +42,22 @@ function unitsActive(env: LabEnv, host: LabHost): string[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The real OpenClaw gateway, under the product's unit, answering its health check on the host's loopback. */
+async function gatewayAnswers(env: LabEnv, host: LabHost): Promise<void> {
+    const health = await waitFor(
+        `the gateway on the ${host} to answer /health`,
+        () => {
+            const r = ssh(env, host, "curl -fsS -m 2 http://127.0.0.1:18789/health");
+            return r.status === 0 ? r.stdout : undefined;
+        },
+        90_000,
+        1000,
+    );
+    assert.match(health, /"ok":true/);
+    assert.equal(ssh(env, host, "systemctl is-active openclaw-gateway.service").stdout.trim(), "active");
+    assert.match(sshOk(env, host, "systemctl show -p ExecStart --value openclaw-gateway.service"), /\/usr\/bin\/openclaw gateway --port 18789/);
+}
+
 describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () => {
     let env: LabEnv;
     let sampler: Sampler;
@@ -99,7 +115,9 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
     });
 
     it("switches over (primary stack, then standby stack) under load, losing no acknowledged event", async () => {
+        await gatewayAnswers(env, "primary");
         const { load, seconds, output } = await plannedFlip("standby");
+        await gatewayAnswers(env, "standby");
         const onStandby = ids(env, "standby");
         const lost = load.acked.filter((a) => !onStandby.has(a.id));
         console.log(`switchover: flip to standby serving ${seconds.toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}, refused while switching ${load.failures}`);
@@ -123,6 +141,7 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         const lost = load.acked.filter((a) => !onPrimary.has(a.id));
         console.log(`failback: flip to primary serving ${seconds.toFixed(1)} s; acknowledged ${load.acked.length} (${load.acked.filter((a) => a.host === "standby").length} by the standby), lost ${lost.length}; ${/failback: .*/.exec(output)?.[0]}`);
         assert.match(output, /failback: merged/);
+        await gatewayAnswers(env, "primary");
         assert.deepEqual(lost.map((a) => a.id), [], "every acknowledged event is on the primary");
         assert.deepEqual([...ids(env, "primary", TENANT_DB)], ["newco-1"], "the tenant created on the standby is on the primary");
         assert.deepEqual(unitsActive(env, "standby"), SERVICE_UNITS.map(() => "inactive").concat("inactive"));
