@@ -62,7 +62,9 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         assert.equal(await post(`${standbyUrl}/heartbeat`, { "x-wirebot-timestamp": at, "x-wirebot-signature": sign("not-the-token", at, body) }, body), 401);
         assert.equal(await post(`${standbyUrl}/activate`, {}), 401);
         assert.equal(await post(`${standbyUrl}/deactivate`, { "x-wirebot-timestamp": at, "x-wirebot-signature": "sha256=" + "0".repeat(64) }), 401);
-        const signed = { "x-wirebot-timestamp": at, "x-wirebot-signature": sign(HEARTBEAT_TOKEN, at, "{}") };
+        // Signed just now: the replay must be refused as a replay, not as stale.
+        const probeAt = new Date().toISOString();
+        const signed = { "x-wirebot-timestamp": probeAt, "x-wirebot-signature": sign(HEARTBEAT_TOKEN, probeAt, "{}") };
         assert.equal(await post(`${standbyUrl}/probe`, signed), 200, "a signed call is taken");
         assert.equal(await post(`${standbyUrl}/probe`, signed), 401, "the same signed call sent again is refused");
         const curl = (path: string, extra = "") => sshOk(env, "primary", `curl -s -o /dev/null -w '%{http_code}' -X POST ${extra} http://127.0.0.1:8300${path}`).trim();

@@ -19,6 +19,17 @@ interface SyncResult {
  * planned handover neither waits for the next sync interval nor starts while a
  * write is still on its way. Returns what each database reached.
  */
+const LISTEN_TIMEOUT_MS = 30_000;
+
+/** Litestream answers `sync` on its socket only once it has started: waits for it, bounded. */
+export async function litestreamListening(): Promise<void> {
+    const deadline = Date.now() + LISTEN_TIMEOUT_MS;
+    while (!fs.existsSync(LITESTREAM_SOCKET)) {
+        if (Date.now() > deadline) throw new ShipFailed(`Litestream did not open ${LITESTREAM_SOCKET} within ${LISTEN_TIMEOUT_MS / 1000} s of its start`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
 export function shipFinalWrites(config: AgentConfig): string {
     const shipped: string[] = [];
     for (const db of databasesOf(config)) {

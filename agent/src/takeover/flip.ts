@@ -2,7 +2,7 @@ import { activate, Takeover, takeoverRecord, TAKEOVER } from "./activation";
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
 import { askStandby, callStandby, fingerprints, Handback, localPositions, mergeHandback, reseedReplicas, StandbyView } from "./handover";
-import { ShipFailed, shipFinalWrites } from "../replication/litestream-sync";
+import { litestreamListening, ShipFailed, shipFinalWrites } from "../replication/litestream-sync";
 import { log } from "../core/log";
 import { readState, writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
@@ -87,11 +87,7 @@ async function primaryStandDown(config: AgentConfig): Promise<string> {
     try {
         const shipped = shipFinalWrites(config);
         log(`flip: writes stopped; shipped ${shipped}`);
-        const expect = fingerprints(config);
-        const answer = (await callStandby(config, token, "/activate", { reason: "switchover: the config made the standby active", expect })) as {
-            takeover: Takeover;
-            caughtUpMs: number;
-        };
+        const answer = await handOver(config, token);
         return `switchover: writes stopped and shipped (${shipped}), the standby's replicas matched in ${answer.caughtUpMs} ms, it serves (${answer.takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")})`;
     } catch (err) {
         // The standby would not take over: this host serves again rather than nobody.
@@ -99,6 +95,37 @@ async function primaryStandDown(config: AgentConfig): Promise<string> {
         systemctl("enable", "--now", config.units.connector);
         if (err instanceof ShipFailed) throw new FlipRefused(`${err.message}; the primary serves again, nothing changed`);
         throw new FlipRefused(`the standby did not take over (${(err as Error).message}; this host's Litestream had reached ${localPositions(config)}); the primary serves again, nothing changed`);
+    }
+}
+
+interface HandedOver {
+    takeover: Takeover;
+    caughtUpMs: number;
+}
+
+function askToTakeOver(config: AgentConfig, token: string): Promise<HandedOver> {
+    const expect = fingerprints(config);
+    return callStandby(config, token, "/activate", { reason: "switchover: the config made the standby active", expect }) as Promise<HandedOver>;
+}
+
+/**
+ * The standby takes over once its replicas hold what this host's databases
+ * hold. A replica can hold a transaction this host no longer has: a writer
+ * killed between its commit and publishing it leaves frames Litestream ships,
+ * and the next write here (Litestream's own) overwrites them. That replica can
+ * never match, so it is replicated afresh from this host and the standby is
+ * asked once more; a second refusal stands.
+ */
+async function handOver(config: AgentConfig, token: string): Promise<HandedOver> {
+    try {
+        return await askToTakeOver(config, token);
+    } catch (err) {
+        if (!/replicas still behind/.test((err as Error).message)) throw err;
+        log(`flip: the standby's replicas do not match this host's databases (${(err as Error).message}); replicating afresh from this host and asking once more`);
+        log(`flip: ${await reseedReplicas(config, token)}`);
+        await litestreamListening();
+        log(`flip: shipped ${shipFinalWrites(config)}`);
+        return askToTakeOver(config, token);
     }
 }
 
