@@ -8,7 +8,7 @@ import { exportDatabases } from "./export";
 import { Handback } from "./handover";
 import { readBody, sendJson } from "../core/http";
 import { log } from "../core/log";
-import { runProbes } from "../drill/probes";
+import { runProbes, START_WAIT_MS } from "../drill/probes";
 import { ReplicaBehind, waitForReplicas } from "../replication/replica-check";
 import { readState, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
@@ -44,7 +44,9 @@ export async function handleTakeoverApi(config: AgentConfig, token: string, req:
         }
         if (req.url === "/probe") {
             if (!config.probes) return sendJson(res, 409, { error: "no drill probes are configured" });
-            return sendJson(res, 200, await runProbes(config.probes, request.drillId ?? "manual"));
+            // The wait for services still starting is for a side that has just started them; one that does not run them answers at once.
+            const startWaitMs = config.units.services.some((unit) => isActive(unit)) ? START_WAIT_MS : 0;
+            return sendJson(res, 200, await runProbes(config.probes, request.drillId ?? "manual", undefined, startWaitMs));
         }
         if (req.url === "/merged") return sendJson(res, 200, markMerged(config, request.id ?? ""));
         if (req.url === "/reseed") return sendJson(res, 200, { emptied: emptyReplicas(config) });
