@@ -181,7 +181,9 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
                 `events acknowledged by the primary ${onPrimary.length}, lost ${lost.length}, acknowledged by the standby after takeover ${onStandby.length}`,
         );
         assert.ok(rto <= 45, `RTO ${rto} s is over 45 s`);
-        assert.ok(lost.length <= LOAD_PER_SECOND, `${lost.length} acknowledged events lost: more than one 1 s sync interval at ${LOAD_PER_SECOND}/s`);
+        // A write can wait one sync interval (1 s) for its upload and then for the upload itself to finish: on this 2-core host under load, up to about 0.5 s.
+        const bound = Math.ceil(1.5 * LOAD_PER_SECOND);
+        assert.ok(lost.length <= bound, `${lost.length} acknowledged events lost: more than one 1 s sync interval and the upload under way (${bound} at ${LOAD_PER_SECOND}/s)`);
         assert.ok(onStandby.length > 0, "the standby takes writes after the takeover");
         const afterTakeover = new Set(sshOk(env, "standby", "sqlite3 /data/wirebot/scoreboard/events.db 'select id from events'").trim().split("\n"));
         assert.ok(onStandby.every((a) => afterTakeover.has(a.id)), "every write the standby acknowledged is in its database");
