@@ -8,6 +8,7 @@ import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/pri
 import { readState, writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
 import { askWitness, decide } from "../heartbeat/witness";
+import { describeUnmerged, unmergedExport } from "./handback-record";
 
 export const TAKEOVER = "takeover.json";
 /** Present while an activation runs: the returning primary's claim to serve is refused meanwhile. */
@@ -65,6 +66,7 @@ export async function activate(config: AgentConfig, reason: string, force = fals
     // never both go ahead.
     writeState(config.stateDir, ACTIVATING, { pid: process.pid, at: new Date().toISOString(), reason });
     try {
+        refuseIfExportUnmerged(config);
         if (kind.primaryMustBeSilent) refuseIfPrimaryAlive(config);
         return await activateSteps(config, reason, force, kind);
     } finally {
@@ -77,6 +79,20 @@ function refuseIfPrimaryAlive(config: AgentConfig): void {
     if (silence !== null && silence < primaryDownAfterSeconds(config)) {
         throw new ActivationRefused(`the primary showed life ${silence.toFixed(1)} s ago (heartbeat or claim to serve); not activating`);
     }
+}
+
+/**
+ * The writes this standby took last time exist only in its live databases and
+ * its outbox until the primary merges them; a restore would set the live ones
+ * aside and the next export would replace the outbox.
+ */
+function refuseIfExportUnmerged(config: AgentConfig): void {
+    const pending = unmergedExport(config);
+    if (!pending) return;
+    throw new ActivationRefused(
+        `this standby's ${describeUnmerged(pending)}: the writes it took last time exist only here, and taking over again would set them aside. ` +
+            "Merge them first: fail back (wirebot:activeSide primary on both stacks, pulumi up -s primary), or on a primary that already serves run wirebot-failover flip serve",
+    );
 }
 
 /** An activation is under way on this host, by a process that still runs. */

@@ -1,12 +1,13 @@
 import { activate, Takeover, takeoverRecord, TAKEOVER } from "./activation";
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
-import { askStandby, callStandby, fingerprints, Handback, localPositions, mergeHandback, reseedReplicas, StandbyView } from "./handover";
+import { askStandby, callStandby, fingerprints, localPositions, mergeHandback, reseedReplicas, StandbyView } from "./handover";
+import { describeUnmerged, Handback, unmergedExport } from "./handback-record";
+import { owesHandback } from "./handback";
 import { ShipFailed, shipFinalWrites } from "../replication/litestream-sync";
 import { log } from "../core/log";
-import { readState, writeState } from "../core/state";
+import { readState, removeState, writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
-import { HANDBACK } from "./takeover-api";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
 
 /**
@@ -37,40 +38,78 @@ function describeTakeover(t: StandbyView["takeover"]): string {
     return t ? `${t.automatic ? "automatically " : ""}at ${t.at} (${t.reason})` : "";
 }
 
-/** Failback: the standby stops and exports, its writes are merged here by key, replication starts over, then this host serves. */
+/**
+ * Failback: the standby stops and hands back what it wrote, that is merged here
+ * by key, replication starts over, then this host serves. The standby is always
+ * asked to hand back, serving or not: only it knows whether it took writes since
+ * its last export, or left one halfway.
+ */
 async function primaryServe(config: AgentConfig): Promise<string> {
-    if (isActive(config.units.connector)) return "the primary already serves";
     const standby = await askStandby(config);
-    if ("unreachable" in standby) {
-        log(`flip: the standby cannot be asked (${standby.unreachable}); the primary is the configured active side`);
-        return "the standby cannot be asked; serving as configured";
-    }
+    const servingHere = isActive(config.units.connector);
+    if ("unreachable" in standby) return servingHere ? "the primary already serves" : serveWithoutStandby(config, standby.unreachable);
     if (standby.activating && !standby.serving) {
         throw new FlipRefused("the standby is taking over right now (its watchdog or an emergency flip); run pulumi up -s primary again once it serves, after acknowledging it");
     }
     const token = readSecretFile(config.tokenFile);
-    if (standby.serving) {
-        const t = standby.takeover;
-        if (t?.automatic && !t.acknowledged) {
-            throw new FlipRefused(
-                `the standby took over ${describeTakeover(t)} and the config was never flipped to acknowledge it; its writes since then exist only there. ` +
-                    "Acknowledge first: pulumi config set wirebot:activeSide standby on both stacks, pulumi up -s standby; then fail back by setting it to primary again (pulumi up -s primary, then -s standby).",
-            );
-        }
-        log("flip: the standby serves; asking it to stop and hand back what it took");
-        const answer = (await callStandby(config, token, "/deactivate", { export: true })) as { handback: { id: string } };
-        return finishFailback(config, token, answer.handback.id);
+    if (servingHere) {
+        // A fire drill whose merge failed serves the primary with the export left unmerged: merge it now.
+        if (standby.serving || !standby.handback || standby.handback.merged) return "the primary already serves";
+        return `the primary already serves; ${await mergePending(config, token)}`;
     }
-    if (standby.handback && !standby.handback.merged) return finishFailback(config, token, standby.handback.id);
-    return "the standby does not serve and has nothing unmerged";
-}
-
-async function finishFailback(config: AgentConfig, token: string, handbackId: string): Promise<string> {
-    const merged = await mergeHandback(config, token, handbackId);
-    log(`flip: merged the standby's export ${handbackId}: ${merged}`);
+    const t = standby.takeover;
+    if (standby.serving && t?.automatic && !t.acknowledged) {
+        throw new FlipRefused(
+            `the standby took over ${describeTakeover(t)} and the config was never flipped to acknowledge it; its writes since then exist only there. ` +
+                "Acknowledge first: pulumi config set wirebot:activeSide standby on both stacks, pulumi up -s standby; then fail back by setting it to primary again (pulumi up -s primary, then -s standby).",
+        );
+    }
+    log(standby.serving ? "flip: the standby serves; asking it to stop and hand back what it took" : "flip: asking the standby to hand back anything it has not");
+    const merged = await mergePending(config, token);
+    if (merged === NOTHING_UNMERGED) return "the standby does not serve and has nothing unmerged";
     const reseeded = await reseedReplicas(config, token);
     log(`flip: ${reseeded}`);
-    return `failback: merged ${merged}; ${reseeded}`;
+    return `failback: ${merged}; ${reseeded}`;
+}
+
+const NOTHING_UNMERGED = "nothing unmerged";
+
+/** Has the standby stop and finish its export (or name the one it has), and merges it here. */
+async function mergePending(config: AgentConfig, token: string): Promise<string> {
+    const answer = (await callStandby(config, token, "/deactivate", { export: true })) as { handback: Handback | null };
+    const handback = answer.handback;
+    if (!handback || handback.merged) return NOTHING_UNMERGED;
+    const merged = await mergeHandback(config, token, handback.id);
+    log(`flip: merged the standby's export ${handback.id}: ${merged}`);
+    return `merged ${merged}`;
+}
+
+/**
+ * Without the standby's word the primary does not know whether the standby
+ * served and holds writes it lacks, so it serves only once the operator has
+ * said that the standby and its writes are lost (forget-standby), once.
+ */
+function serveWithoutStandby(config: AgentConfig, why: string): string {
+    const forgotten = readState<{ at: string }>(config.stateDir, STANDBY_FORGOTTEN);
+    if (!forgotten) {
+        throw new FlipRefused(
+            `the standby cannot be asked (${why}): it may have served, and the primary would serve without what it wrote. ` +
+                "Bring the standby's agent back, then run pulumi up -s primary again. " +
+                "If the standby is lost for good, and its writes with it: run wirebot-failover forget-standby on the primary, then pulumi up -s primary",
+        );
+    }
+    removeState(config.stateDir, STANDBY_FORGOTTEN);
+    log(`flip: the standby cannot be asked (${why}); serving without it, as the operator decided at ${forgotten.at}`);
+    return `the standby cannot be asked; serving without its writes, as decided at ${forgotten.at} (wirebot-failover forget-standby)`;
+}
+
+export const STANDBY_FORGOTTEN = "standby-forgotten.json";
+
+/** The operator's word that the standby is lost, and what it wrote with it: the next failback flip serves without asking it. */
+export function forgetStandby(config: AgentConfig): string {
+    if (config.role !== "primary") throw new FlipRefused("forget-standby is run on the primary");
+    writeState(config.stateDir, STANDBY_FORGOTTEN, { at: new Date().toISOString() });
+    return "the next pulumi up -s primary serves without asking the standby; anything the standby wrote and the primary lacks is given up";
 }
 
 /** Switchover: writes stop here, the standby takes over once its replicas hold this host's last write. */
@@ -142,9 +181,10 @@ async function standbyStandDown(config: AgentConfig, now: number): Promise<strin
                 `Fail back with pulumi up -s primary (it stops this standby, merges its writes by event id and serves), then pulumi up -s standby; ${ORDER}.`,
         );
     }
-    const handback = readState<Handback>(config.stateDir, HANDBACK);
-    if (handback && !handback.merged) {
-        throw new FlipRefused(`this standby's export ${handback.id} is not merged into the primary yet: run pulumi up -s primary (it merges it), then pulumi up -s standby`);
+    const pending = unmergedExport(config);
+    if (pending) throw new FlipRefused(`this standby's ${describeUnmerged(pending)}: run pulumi up -s primary (it merges it), then pulumi up -s standby`);
+    if (owesHandback(config)) {
+        throw new FlipRefused(`this standby took over at ${current?.at} and stopped without handing back what it wrote: run pulumi up -s primary (it has the standby export and merges it), then pulumi up -s standby`);
     }
     return "the standby does not serve";
 }

@@ -4,7 +4,8 @@ import * as path from "node:path";
 import { signedHeaders } from "../heartbeat/auth";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
 import { databasesOf, durableFingerprint } from "../replication/databases";
-import { ExportEntry, ExportManifest, MANIFEST } from "./export";
+import { ExportManifest, MANIFEST } from "./export";
+import type { Handback } from "./handback-record";
 import { localStateDir, position } from "../replication/ltx-position";
 import { writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
@@ -21,14 +22,6 @@ export interface StandbyView {
     activating: boolean;
     takeover: { at: string; reason: string; automatic?: boolean; acknowledged?: boolean } | null;
     handback: Handback | null;
-}
-
-/** The standby's record of the copy it made of its databases when it gave the role back. */
-export interface Handback {
-    id: string;
-    at: string;
-    exported: ExportEntry[];
-    merged: boolean;
 }
 
 /** A signed call to the standby's agent; a refusal comes back as an error carrying the standby's reason. */

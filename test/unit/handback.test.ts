@@ -1,0 +1,128 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, beforeEach, describe, it } from "node:test";
+import { buildAgentBundle } from "../../agent/build";
+import { CONNECTOR, LoopbackPair, SERVICE } from "./loopback-hosts";
+
+// The failback's hand-back, with the bundled agent on both sides (see
+// loopback-hosts.ts): the standby stops and exports, the primary pulls and merges
+// with the real wirebot-merge and sqlite3. Each run of a side is a fresh process,
+// as each pulumi up is; killing the watchdog and starting it again is a crash.
+
+const EVENTS = "CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT);";
+const ids = (pair: LoopbackPair, side: "primary" | "standby") => pair.sql(side, "events.db", "SELECT id FROM events ORDER BY id;").split("\n").filter(Boolean);
+
+/** Both sides hold the events up to the takeover; the standby then served and took `written`. */
+function standbyServed(pair: LoopbackPair, written: string[]): void {
+    for (const side of ["primary", "standby"] as const) pair.sql(side, "events.db", `PRAGMA journal_mode=WAL; ${EVENTS} INSERT INTO events VALUES ('before', 'signup');`);
+    pair.sql("standby", "events.db", written.map((id) => `INSERT INTO events VALUES ('${id}', 'standby');`).join(" "));
+    pair.unit("standby", SERVICE, true);
+    pair.unit("standby", CONNECTOR, true);
+    pair.writeStateFile("standby", "takeover.json", { at: new Date().toISOString(), reason: "test", timeline: [], automatic: false, planned: true, acknowledged: true });
+}
+
+describe("the failback's hand-back", () => {
+    const bundle = buildAgentBundle();
+    let pair: LoopbackPair;
+    beforeEach(async () => {
+        pair = await LoopbackPair.create(bundle);
+        await pair.startWatchdog();
+    });
+    after(async () => pair?.stopWatchdog());
+
+    it("stops the standby, and merges what it wrote into the primary", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        standbyServed(pair, ["s1", "s2"]);
+        const flip = pair.run("primary", ["flip", "serve"]);
+        assert.equal(flip.status, 0, flip.output);
+        assert.match(flip.stdout, /failback: merged/);
+        assert.deepEqual(ids(pair, "primary"), ["before", "s1", "s2"]);
+        assert.equal(pair.isActive("standby", CONNECTOR), false);
+        assert.equal(pair.isActive("standby", SERVICE), false);
+        const handback = pair.stateFile<{ state: string; merged: boolean }>("standby", "handback.json");
+        assert.equal(handback?.state, "merged");
+        assert.equal(handback?.merged, true);
+    });
+
+    it("records its intent before the standby stops: an export that failed on a full disk is finished by the next run, and the primary serves only after merging it", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        standbyServed(pair, ["s1"]);
+        pair.sql("standby", "events.db", "CREATE TABLE padding (x BLOB); INSERT INTO padding VALUES (zeroblob(300000));");
+        // The standby's sync directory, where the export goes, has less room than one copy.
+        await pair.startWatchdog([{ target: pair.standbySync, size: "64k" }]);
+        const failed = pair.run("primary", ["flip", "serve"]);
+        assert.notEqual(failed.status, 0, failed.output);
+        assert.equal(pair.isActive("standby", CONNECTOR), false, "the standby stopped");
+        assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "exporting", "the intent is on disk");
+
+        // The standby's agent restarts with room again; the same flip runs again.
+        await pair.startWatchdog();
+        const again = pair.run("primary", ["flip", "serve"]);
+        assert.equal(again.status, 0, again.output);
+        assert.match(again.stdout, /failback: merged/);
+        assert.deepEqual(ids(pair, "primary"), ["before", "s1"], "the standby's write is on the primary");
+        assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "merged");
+    });
+
+    it("finishes an export a crash left halfway, under the same id", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        standbyServed(pair, ["s1"]);
+        // The standby died after recording its intent and stopping its units, before its copy was made.
+        pair.writeStateFile("standby", "handback.json", { id: "0c9c4bb4-5f0e-4c8c-9f55-6a3b1f0e2d11", at: new Date().toISOString(), state: "exporting", exported: [], merged: false });
+        pair.unit("standby", SERVICE, false);
+        pair.unit("standby", CONNECTOR, false);
+        const flip = pair.run("primary", ["flip", "serve"]);
+        assert.equal(flip.status, 0, flip.output);
+        assert.match(flip.stderr + flip.stdout, /export 0c9c4bb4-5f0e-4c8c-9f55-6a3b1f0e2d11/);
+        assert.deepEqual(ids(pair, "primary"), ["before", "s1"]);
+    });
+
+    it("keeps a standby with an unmerged export from taking over again, outbox and all", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        standbyServed(pair, ["s1"]);
+        pair.script("primary", "wirebot-merge", 'echo "wirebot-merge: conflict" >&2; exit 1');
+        const refused = pair.run("primary", ["flip", "serve"]);
+        assert.notEqual(refused.status, 0, "the merge refused");
+        const handback = pair.stateFile<{ id: string; state: string }>("standby", "handback.json")!;
+        assert.equal(handback.state, "exported");
+        const outbox = path.join(pair.standbySync, "outbox");
+        const before = fs.readdirSync(outbox).sort();
+
+        pair.script("standby", "wirebot-restore", `touch '${path.join(pair.dir, "restored")}'`);
+        const activation = pair.run("standby", ["activate", "--force"]);
+        assert.notEqual(activation.status, 0);
+        assert.match(activation.stderr, new RegExp(`export ${handback.id} .* is not merged into the primary yet`));
+        assert.equal(fs.existsSync(path.join(pair.dir, "restored")), false, "nothing was restored");
+        assert.equal(pair.isActive("standby", CONNECTOR), false);
+        assert.deepEqual(fs.readdirSync(outbox).sort(), before, "the export is kept as it was");
+    });
+
+    it("has the standby stack's failback refuse while the standby took over and stopped without handing back", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        standbyServed(pair, ["s1"]);
+        pair.unit("standby", SERVICE, false);
+        pair.unit("standby", CONNECTOR, false);
+        const refused = pair.run("standby", ["flip", "stand-down"]);
+        assert.equal(refused.status, 1, refused.output);
+        assert.match(refused.stderr, /took over at .* and stopped without handing back what it wrote: run pulumi up -s primary/);
+        const flip = pair.run("primary", ["flip", "serve"]);
+        assert.equal(flip.status, 0, flip.output);
+        assert.deepEqual(ids(pair, "primary"), ["before", "s1"], "the primary's failback has it export");
+        assert.equal(pair.run("standby", ["flip", "stand-down"]).status, 0);
+    });
+
+    it("does not serve the primary while the standby cannot be asked, unless the operator gave the standby up", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        await pair.stopWatchdog();
+        const refused = pair.run("primary", ["flip", "serve"]);
+        assert.equal(refused.status, 1, refused.output);
+        assert.match(refused.stderr, /the standby cannot be asked .*Bring the standby's agent back.*wirebot-failover forget-standby/);
+
+        assert.equal(pair.run("primary", ["forget-standby"]).status, 0);
+        const served = pair.run("primary", ["flip", "serve"]);
+        assert.equal(served.status, 0, served.output);
+        assert.match(served.stdout, /serving without its writes/);
+        assert.equal(pair.run("primary", ["flip", "serve"]).status, 1, "the operator's word counts for one flip");
+    });
+});
