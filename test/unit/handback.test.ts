@@ -10,6 +10,7 @@ import { CONNECTOR, LoopbackPair, SERVICE } from "./loopback-hosts";
 // with the real wirebot-merge and sqlite3. Each run of a side is a fresh process,
 // as each pulumi up is; killing the watchdog and starting it again is a crash.
 
+const LITESTREAM = "wirebot-litestream.service";
 const EVENTS = "CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT);";
 const ids = (pair: LoopbackPair, side: "primary" | "standby") => pair.sql(side, "events.db", "SELECT id FROM events ORDER BY id;").split("\n").filter(Boolean);
 
@@ -110,6 +111,34 @@ describe("the failback's hand-back", () => {
         assert.equal(flip.status, 0, flip.output);
         assert.deepEqual(ids(pair, "primary"), ["before", "s1"], "the primary's failback has it export");
         assert.equal(pair.run("standby", ["flip", "stand-down"]).status, 0);
+    });
+
+    it("brings Litestream back when the replicas cannot start over, and starts them over on the next run", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        standbyServed(pair, ["s1"]);
+        pair.unit("primary", LITESTREAM, true);
+        const localState = path.join(pair.primary.data, ".events.db-litestream");
+        fs.mkdirSync(localState);
+        // The standby cannot empty its replica directory: a file stands where it should be.
+        const replicaDir = pair.standby.config.replicaDir;
+        fs.writeFileSync(replicaDir, "");
+        const failed = pair.run("primary", ["flip", "serve"]);
+        assert.notEqual(failed.status, 0, failed.output);
+        assert.equal(pair.isActive("primary", LITESTREAM), true, "Litestream runs again");
+        assert.deepEqual(pair.systemctlCalls("primary").filter((c) => /^(stop|start) /.test(c)), [`stop ${LITESTREAM}`, `start ${LITESTREAM}`]);
+        assert.ok(fs.existsSync(localState), "its state stays as it was, matching the replicas the standby kept");
+        assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "merged");
+        assert.ok(pair.stateFile("primary", "reseed-pending.json"), "the reseed is owed");
+
+        fs.rmSync(replicaDir);
+        fs.mkdirSync(path.join(replicaDir, "events.db"), { recursive: true });
+        const again = pair.run("primary", ["flip", "serve"]);
+        assert.equal(again.status, 0, again.output);
+        assert.match(again.stdout, /replicate afresh/);
+        assert.deepEqual(fs.readdirSync(replicaDir), [], "the standby's replicas were emptied");
+        assert.equal(fs.existsSync(localState), false);
+        assert.equal(pair.isActive("primary", LITESTREAM), true);
+        assert.equal(pair.stateFile("primary", "reseed-pending.json"), null);
     });
 
     it("does not serve the primary while the standby cannot be asked, unless the operator gave the standby up", async (t) => {

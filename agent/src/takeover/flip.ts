@@ -1,7 +1,8 @@
 import { activate, Takeover, takeoverRecord, TAKEOVER } from "./activation";
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
-import { askStandby, callStandby, fingerprints, localPositions, mergeHandback, reseedReplicas, StandbyView } from "./handover";
+import { askStandby, callStandby, fingerprints, localPositions, mergeHandback, StandbyView } from "./handover";
+import * as reseed from "./reseed";
 import { describeUnmerged, Handback, unmergedExport } from "./handback-record";
 import { owesHandback } from "./handback";
 import { ShipFailed, shipFinalWrites } from "../replication/litestream-sync";
@@ -54,8 +55,8 @@ async function primaryServe(config: AgentConfig): Promise<string> {
     const token = readSecretFile(config.tokenFile);
     if (servingHere) {
         // A fire drill whose merge failed serves the primary with the export left unmerged: merge it now.
-        if (standby.serving || !standby.handback || standby.handback.merged) return "the primary already serves";
-        return `the primary already serves; ${await mergePending(config, token)}`;
+        if (standby.serving || !standby.handback || standby.handback.merged) return `the primary already serves${await reseedIfOwed(config, token)}`;
+        return `the primary already serves; ${await mergePending(config, token)}${await reseedIfOwed(config, token)}`;
     }
     const t = standby.takeover;
     if (standby.serving && t?.automatic && !t.acknowledged) {
@@ -65,20 +66,19 @@ async function primaryServe(config: AgentConfig): Promise<string> {
         );
     }
     log(standby.serving ? "flip: the standby serves; asking it to stop and hand back what it took" : "flip: asking the standby to hand back anything it has not");
-    const merged = await mergePending(config, token);
-    if (merged === NOTHING_UNMERGED) return "the standby does not serve and has nothing unmerged";
-    const reseeded = await reseedReplicas(config, token);
-    log(`flip: ${reseeded}`);
-    return `failback: ${merged}; ${reseeded}`;
+    const merged = await mergePending(config, token, true);
+    if (merged === NOTHING_UNMERGED && !reseed.owed(config)) return "the standby does not serve and has nothing unmerged";
+    return `failback: ${merged}${await reseedIfOwed(config, token)}`;
 }
 
 const NOTHING_UNMERGED = "nothing unmerged";
 
-/** Has the standby stop and finish its export (or name the one it has), and merges it here. */
-async function mergePending(config: AgentConfig, token: string): Promise<string> {
+/** Has the standby stop and finish its export (or name the one it has), and merges it here; a failback then owes the replicas a fresh start. */
+async function mergePending(config: AgentConfig, token: string, failback = false): Promise<string> {
     const answer = (await callStandby(config, token, "/deactivate", { export: true })) as { handback: Handback | null };
     const handback = answer.handback;
     if (!handback || handback.merged) return NOTHING_UNMERGED;
+    if (failback) reseed.owe(config, handback.id);
     const merged = await mergeHandback(config, token, handback.id);
     log(`flip: merged the standby's export ${handback.id}: ${merged}`);
     return `merged ${merged}`;
@@ -101,6 +101,13 @@ function serveWithoutStandby(config: AgentConfig, why: string): string {
     removeState(config.stateDir, STANDBY_FORGOTTEN);
     log(`flip: the standby cannot be asked (${why}); serving without it, as the operator decided at ${forgotten.at}`);
     return `the standby cannot be asked; serving without its writes, as decided at ${forgotten.at} (wirebot-failover forget-standby)`;
+}
+
+async function reseedIfOwed(config: AgentConfig, token: string): Promise<string> {
+    if (!reseed.owed(config)) return "";
+    const reseeded = await reseed.reseedReplicas(config, token);
+    log(`flip: ${reseeded}`);
+    return `; ${reseeded}`;
 }
 
 export const STANDBY_FORGOTTEN = "standby-forgotten.json";

@@ -8,7 +8,6 @@ import { ExportManifest, MANIFEST } from "./export";
 import type { Handback } from "./handback-record";
 import { localStateDir, position } from "../replication/ltx-position";
 import { writeState } from "../core/state";
-import { isActive, systemctl } from "../core/systemd";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
 export const MERGED = "last-merge.json";
@@ -74,19 +73,3 @@ export async function mergeHandback(config: AgentConfig, token: string, handback
     await callStandby(config, token, "/merged", { id: handbackId });
     return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
 }
-
-/**
- * After the standby served, its replicas hold the primary's data from before:
- * they are emptied on the standby and Litestream starts over from the primary's
- * databases as they are now, so no stale position is ever mixed in.
- */
-export async function reseedReplicas(config: AgentConfig, token: string): Promise<string> {
-    const wasActive = isActive(LITESTREAM_UNIT);
-    if (wasActive) systemctl("stop", LITESTREAM_UNIT);
-    const dbs = databasesOf(config);
-    for (const db of dbs) fs.rmSync(localStateDir(db.live), { recursive: true, force: true });
-    await callStandby(config, token, "/reseed", {});
-    if (wasActive) systemctl("start", LITESTREAM_UNIT);
-    return `${dbs.length} database(s) replicate afresh${wasActive ? "" : " (Litestream was not running here)"}`;
-}
-
