@@ -1,8 +1,10 @@
 import { activate, ActivationRefused, deactivate } from "./takeover/activation";
 import { AgentConfigError, loadConfig } from "./core/config";
 import { callLocalAgent } from "./core/local-call";
+import { OutOfTime } from "./core/deadline";
 import { drillSummary, runDrill } from "./drill/drill";
-import { flip, FlipRefused, forgetStandby } from "./takeover/flip";
+import { forgetStandby } from "./takeover/failback";
+import { flip, FlipRefused } from "./takeover/flip";
 import { handBack } from "./takeover/handback";
 import { mayServe } from "./heartbeat/may-serve";
 import { runReplicator } from "./replication/replicator";
@@ -101,7 +103,7 @@ main(process.argv.slice(2)).then(
         if (code >= 0) process.exit(code);
     },
     (err: Error) => {
-        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused;
+        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused || err instanceof OutOfTime;
         process.stderr.write(`wirebot-failover: ${known ? err.message : err.stack ?? err.message}\n`);
         process.exit(1);
     },

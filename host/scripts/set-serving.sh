@@ -13,6 +13,9 @@ BEFORE_SERVING=${BEFORE_SERVING:-}
 # between the hosts, and the refusal of an unsafe order before anything changes.
 # Absent until the standby stack installed the agent: then there is no peer.
 FLIP_COMMAND=${FLIP_COMMAND:-}
+# The seconds of this step's time limit the flip may take: it bounds every wait
+# by what is left, so it ends (and a re-run resumes) before the step is killed.
+FLIP_BUDGET_SECONDS=${FLIP_BUDGET_SECONDS:-}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
 # How long a started service must keep running before the step counts it as up.
 START_SETTLE_SECONDS=1
@@ -34,7 +37,7 @@ run_flip() {
         echo "no flip: $1 is not installed yet (no standby)"
         return 0
     fi
-    "$@" || {
+    WIREBOT_FLIP_BUDGET_SECONDS=$FLIP_BUDGET_SECONDS "$@" || {
         echo "refused: the serving role is left as it was" >&2
         exit 1
     }

@@ -25,6 +25,15 @@ export interface ServingRoleArgs {
 }
 
 /**
+ * The flip's share of its serving step's time limit: the rest of the step
+ * (services started and checked, then the connector) runs after it, and the
+ * step is killed at the limit.
+ */
+export function flipBudgetSeconds(stepTimeoutSeconds: number): number {
+    return Math.floor(stepTimeoutSeconds * 0.75);
+}
+
+/**
  * A host's serving role: the service units and the tunnel connector installed,
  * and running only where the host is the active side. Flipping the active side
  * changes the `serving` step alone.
@@ -69,6 +78,7 @@ export class ServingRole extends pulumi.ComponentResource {
                     BEFORE_SERVING: (args.beforeServing ?? []).join(" "),
                     // Run first; skipped by the script until the standby stack installed the agent.
                     FLIP_COMMAND,
+                    FLIP_BUDGET_SECONDS: String(flipBudgetSeconds(timeoutSeconds)),
                 },
                 timeoutSeconds,
             },

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, beforeEach, describe, it } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
+import { FLIP_BUDGET_ENV } from "../../agent/contract";
 import { CONNECTOR, LoopbackPair, SERVICE } from "./loopback-hosts";
 
 // The failback's hand-back, with the bundled agent on both sides (see
@@ -139,6 +140,20 @@ describe("the failback's hand-back", () => {
         assert.equal(fs.existsSync(localState), false);
         assert.equal(pair.isActive("primary", LITESTREAM), true);
         assert.equal(pair.stateFile("primary", "reseed-pending.json"), null);
+    });
+
+    it("ends its waits within the budget its serving step gives it, and the next run resumes", async (t) => {
+        t.after(() => pair.stopWatchdog());
+        standbyServed(pair, ["s1"]);
+        const started = Date.now();
+        const slow = pair.run("primary", ["flip", "serve"], { env: { [FLIP_BUDGET_ENV]: "3", FAKE_PULL_SECONDS: "60" }, timeoutMs: 30_000 });
+        assert.equal(slow.status, 1, slow.output);
+        assert.ok(Date.now() - started < 12_000, `the flip took ${Date.now() - started} ms`);
+        assert.match(slow.stderr, /the pull of the standby's export did not finish within the [\d.]+ s left of the flip's budget of 3 s .*wirebot:remoteTimeoutSeconds/);
+        assert.deepEqual(ids(pair, "primary"), ["before"], "nothing merged yet");
+        const again = pair.run("primary", ["flip", "serve"], { env: { [FLIP_BUDGET_ENV]: "20" } });
+        assert.equal(again.status, 0, again.output);
+        assert.deepEqual(ids(pair, "primary"), ["before", "s1"]);
     });
 
     it("does not serve the primary while the standby cannot be asked, unless the operator gave the standby up", async (t) => {

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { FLIP_BUDGET_ENV } from "../../agent/contract";
 import { launcherCommand, stepStdin } from "../../src/host/remote-step";
 
 // The host half of each step, run for real: the same stdin a host receives, in a
@@ -16,14 +17,14 @@ function sandbox(): string {
 }
 
 /** Runs create/delete actions of steps in one namespace; returns the combined output. */
-function runSteps(actions: { stdin: string; action: "create" | "delete" }[], check = ""): { status: number; output: string } {
+function runSteps(actions: { stdin: string; action: "create" | "delete" }[], check = "", env: NodeJS.ProcessEnv = process.env): { status: number; output: string } {
     const scripts = actions.map((a, i) => {
         const file = path.join(os.tmpdir(), `wirebot-step-${process.pid}-${i}.sh`);
         fs.writeFileSync(file, a.stdin);
         return `sh -s -- ${a.action} < ${file}`;
     });
     const body = ["set -e", "mount -t tmpfs tmpfs /var/lib", ...scripts, check].join("\n");
-    const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", body], { encoding: "utf8" });
+    const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", body], { encoding: "utf8", env });
     return { status: result.status ?? -1, output: result.stdout + result.stderr };
 }
 
@@ -164,6 +165,40 @@ describe("host steps, run for real", () => {
         const run = runSteps([{ stdin: step, action: "create" }]);
         assert.notEqual(run.status, 0);
         assert.match(run.output, /cloudflared: this host is \w+ but the binary is for \w+/);
+    });
+});
+
+/** A host's serving step, with systemctl a stand-in that keeps unit states under `systemd` (test/unit/fakes/systemctl). */
+function servingStep(inputs: Record<string, string>) {
+    const systemd = sandbox();
+    const env = { ...process.env, PATH: `${path.join(__dirname, "fakes")}:${process.env.PATH}`, FAKE_SYSTEMD_DIR: systemd };
+    const stdin = stepStdin("standby-serving", "set-serving.sh", ["unit-revisions.sh"], {
+        SERVING: "yes",
+        SERVICES: "wirebot-scoreboard.service",
+        CONNECTOR: "cloudflared-wirebot.service",
+        UNIT_REVISIONS: "wirebot-scoreboard.service=aaa cloudflared-wirebot.service=bbb",
+        BEFORE_SERVING: "",
+        FLIP_COMMAND: "",
+        FLIP_BUDGET_SECONDS: "",
+        ...inputs,
+    });
+    const calls = () => (fs.existsSync(path.join(systemd, "calls")) ? fs.readFileSync(path.join(systemd, "calls"), "utf8").split("\n").filter(Boolean) : []);
+    return { stdin, env, systemd, calls };
+}
+
+describe("a serving step, run for real", () => {
+    it("runs the agent's flip with its budget in the environment, before any unit changes", () => {
+        const flip = path.join(sandbox(), "wirebot-failover");
+        fs.writeFileSync(flip, `#!/bin/sh\necho "flip $2 with ${FLIP_BUDGET_ENV}=$${FLIP_BUDGET_ENV}"; echo "flip $2" >> "$FAKE_SYSTEMD_DIR/calls"\n`, { mode: 0o755 });
+        const step = servingStep({ SERVING: "no", FLIP_COMMAND: `${flip} flip`, FLIP_BUDGET_SECONDS: "225" });
+        const run = runSteps([{ stdin: step.stdin, action: "create" }], "", step.env);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, new RegExp(`^flip stand-down with ${FLIP_BUDGET_ENV}=225$`, "m"));
+        assert.deepEqual(step.calls().filter((c) => !c.startsWith("is-") && c !== "daemon-reload"), [
+            "flip stand-down",
+            "disable --now cloudflared-wirebot.service",
+            "disable --now wirebot-scoreboard.service",
+        ]);
     });
 });
 

@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
+import { Deadline } from "../core/deadline";
 import { log } from "../core/log";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
 import { readState, writeState } from "../core/state";
@@ -14,6 +14,9 @@ export const TAKEOVER = "takeover.json";
 /** Present while an activation runs: the returning primary's claim to serve is refused meanwhile. */
 export const ACTIVATING = "activating.json";
 const WITNESS_TIMEOUT_MS = 3000;
+/** Their own limits, generous: within a flip, what is left of its budget when that is shorter. */
+const PLACE_FILES_LIMIT_MS = 10 * 60_000;
+const RESTORE_LIMIT_MS = 30 * 60_000;
 
 export interface TimelineEntry {
     step: string;
@@ -59,7 +62,7 @@ async function timed(timeline: TimelineEntry[], step: string, run: () => unknown
  * the live paths, the services, then the connector. Safe to run again; refuses while the witness shows
  * the primary still serving, unless forced by the operator.
  */
-export async function activate(config: AgentConfig, reason: string, force = false, kind: ActivationKind = {}): Promise<Takeover> {
+export async function activate(config: AgentConfig, reason: string, force = false, kind: ActivationKind = {}, deadline = Deadline.unbounded()): Promise<Takeover> {
     // The marker goes down before the primary's last sign of life is read, and a
     // claim is recorded before the marker is read (see the watchdog): one of the
     // two always sees the other, so a returning primary and this activation
@@ -68,7 +71,7 @@ export async function activate(config: AgentConfig, reason: string, force = fals
     try {
         refuseIfExportUnmerged(config);
         if (kind.primaryMustBeSilent) refuseIfPrimaryAlive(config);
-        return await activateSteps(config, reason, force, kind);
+        return await activateSteps(config, reason, force, kind, deadline);
     } finally {
         fs.rmSync(path.join(config.stateDir, ACTIVATING), { force: true });
     }
@@ -107,7 +110,7 @@ export function activationUnderway(config: AgentConfig): boolean {
     }
 }
 
-async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind): Promise<Takeover> {
+async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind, deadline: Deadline): Promise<Takeover> {
     const timeline: TimelineEntry[] = [];
     if (!force && config.witnessUrl) {
         const witnessUrl = config.witnessUrl;
@@ -123,8 +126,8 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
     }
     const connectorUp = isActive(config.units.connector);
     if (!connectorUp) {
-        await timed(timeline, "place files", () => lastLine(execFileSync(HOST_COMMANDS.placeFiles, { encoding: "utf8" })));
-        await timed(timeline, "restore", () => lastLine(execFileSync(HOST_COMMANDS.restore, { encoding: "utf8" })));
+        await timed(timeline, "place files", () => lastLine(deadline.run("putting the synced files in place", PLACE_FILES_LIMIT_MS, HOST_COMMANDS.placeFiles, [])));
+        await timed(timeline, "restore", () => lastLine(deadline.run("the restore of the databases", RESTORE_LIMIT_MS, HOST_COMMANDS.restore, [])));
     }
     await timed(timeline, "start services", () => void systemctl("enable", "--now", ...config.units.services));
     await timed(timeline, "start connector", () => void systemctl("enable", "--now", config.units.connector));

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { signedHeaders } from "../heartbeat/auth";
@@ -7,11 +6,14 @@ import { databasesOf, durableFingerprint } from "../replication/databases";
 import { ExportManifest, MANIFEST } from "./export";
 import type { Handback } from "./handback-record";
 import { localStateDir, position } from "../replication/ltx-position";
+import { Deadline } from "../core/deadline";
 import { writeState } from "../core/state";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
 export const MERGED = "last-merge.json";
-const STANDBY_CALL_TIMEOUT_MS = 120_000;
+export const STANDBY_CALL_TIMEOUT_MS = 120_000;
+/** A pull or a merge's own limit; within a flip, what is left of its budget when that is shorter. */
+const COMMAND_LIMIT_MS = 600_000;
 export const ASK_TIMEOUT_MS = 3000;
 
 /** What the standby's GET /serving answers. */
@@ -63,13 +65,13 @@ export function localPositions(config: AgentConfig): string {
  * its live database by key (tenant databases new on the standby are copied
  * whole), then tells the standby its copy is merged.
  */
-export async function mergeHandback(config: AgentConfig, token: string, handbackId: string): Promise<string> {
+export async function mergeHandback(config: AgentConfig, token: string, handbackId: string, deadline = Deadline.unbounded()): Promise<string> {
     const inbox = path.join(config.stateDir, "inbox");
-    execFileSync(HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
+    deadline.run("the pull of the standby's export", COMMAND_LIMIT_MS, HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"] });
     const manifest = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportManifest;
     if (manifest.id !== handbackId) throw new Error(`the standby's outbox holds export ${manifest.id}, not ${handbackId}; run the flip again`);
-    const lines = manifest.entries.map((e) => execFileSync(HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
+    const lines = manifest.entries.map((e) => deadline.run(`the merge of ${e.live}`, COMMAND_LIMIT_MS, HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live]).trim());
     writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines });
-    await callStandby(config, token, "/merged", { id: handbackId });
+    await deadline.within("telling the standby its export is merged", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/merged", { id: handbackId }, ms));
     return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
 }

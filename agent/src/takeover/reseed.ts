@@ -1,10 +1,11 @@
 import * as fs from "node:fs";
 import type { AgentConfig } from "../../contract";
+import { Deadline } from "../core/deadline";
 import { readState, removeState, writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
 import { databasesOf } from "../replication/databases";
 import { localStateDir } from "../replication/ltx-position";
-import { callStandby, LITESTREAM_UNIT } from "./handover";
+import { callStandby, LITESTREAM_UNIT, STANDBY_CALL_TIMEOUT_MS } from "./handover";
 
 /** On the primary: the standby's replicas are owed a fresh start since a failback merged its export. */
 export const RESEED_PENDING = "reseed-pending.json";
@@ -29,12 +30,12 @@ export function owed(config: AgentConfig): boolean {
  * was and matches the replicas it still has. Litestream runs again afterwards
  * whatever happened; the debt stays recorded until a reseed succeeds.
  */
-export async function reseedReplicas(config: AgentConfig, token: string): Promise<string> {
+export async function reseedReplicas(config: AgentConfig, token: string, deadline = Deadline.unbounded()): Promise<string> {
     const wasActive = isActive(LITESTREAM_UNIT);
     if (wasActive) systemctl("stop", LITESTREAM_UNIT);
     const dbs = databasesOf(config);
     try {
-        await callStandby(config, token, "/reseed", {});
+        await deadline.within("the standby's emptying of its replicas", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/reseed", {}, ms));
         for (const db of dbs) fs.rmSync(localStateDir(db.live), { recursive: true, force: true });
     } finally {
         if (wasActive) systemctl("start", LITESTREAM_UNIT);
