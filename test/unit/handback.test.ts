@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { after, beforeEach, describe, it } from "node:test";
+import { describe, it, TestContext } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
 import { FLIP_BUDGET_ENV } from "../../agent/contract";
 import { CONNECTOR, LoopbackPair, SERVICE } from "./loopback-hosts";
@@ -24,17 +24,18 @@ function standbyServed(pair: LoopbackPair, written: string[]): void {
     pair.writeStateFile("standby", "takeover.json", { at: new Date().toISOString(), reason: "test", timeline: [], automatic: false, planned: true, acknowledged: true });
 }
 
-describe("the failback's hand-back", () => {
+describe("the failback's hand-back", { concurrency: 3 }, () => {
     const bundle = buildAgentBundle();
-    let pair: LoopbackPair;
-    beforeEach(async () => {
-        pair = await LoopbackPair.create(bundle);
+    /** A primary and a standby of the test's own, the standby's agent running until the test ends. */
+    const hosts = async (t: TestContext) => {
+        const pair = await LoopbackPair.create(bundle);
+        t.after(() => pair.stopWatchdog());
         await pair.startWatchdog();
-    });
-    after(async () => pair?.stopWatchdog());
+        return pair;
+    };
 
     it("stops the standby, and merges what it wrote into the primary", async (t) => {
-        t.after(() => pair.stopWatchdog());
+        const pair = await hosts(t);
         standbyServed(pair, ["s1", "s2"]);
         const flip = pair.run("primary", ["flip", "serve"]);
         assert.equal(flip.status, 0, flip.output);
@@ -47,14 +48,14 @@ describe("the failback's hand-back", () => {
         assert.equal(handback?.merged, true);
     });
 
-    it("records its intent before the standby stops: an export that failed on a full disk is finished by the next run, and the primary serves only after merging it", async (t) => {
-        t.after(() => pair.stopWatchdog());
+    it("records its intent before the standby stops: an export refused for want of room is finished by the next run, and the primary serves only after merging it", async (t) => {
+        const pair = await hosts(t);
         standbyServed(pair, ["s1"]);
-        pair.sql("standby", "events.db", "CREATE TABLE padding (x BLOB); INSERT INTO padding VALUES (zeroblob(300000));");
-        // The standby's sync directory, where the export goes, has less room than one copy.
-        await pair.startWatchdog([{ target: pair.standbySync, size: "64k" }]);
+        // The standby's sync directory, where the export goes, has room for the copy but not for the margin.
+        await pair.startWatchdog([{ target: pair.standbySync, size: "16m" }]);
         const failed = pair.run("primary", ["flip", "serve"]);
         assert.notEqual(failed.status, 0, failed.output);
+        assert.match(failed.stderr, new RegExp(`not enough space in ${pair.standbySync} for the copy of this standby's databases: need 64\\.\\d MiB \\(0\\.\\d MiB plus a 64\\.0 MiB margin\\), free 16\\.0 MiB`));
         assert.equal(pair.isActive("standby", CONNECTOR), false, "the standby stopped");
         assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "exporting", "the intent is on disk");
 
@@ -67,8 +68,33 @@ describe("the failback's hand-back", () => {
         assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "merged");
     });
 
+    it("refuses a pull the primary's disk has no room for, and keeps the two newest exports it pulled", async (t) => {
+        const pair = await hosts(t);
+        standbyServed(pair, ["s1"]);
+        const inbox = path.join(pair.primary.config.stateDir, "inbox");
+        fs.mkdirSync(inbox, { recursive: true });
+        const refused = pair.run("primary", ["flip", "serve"], { mounts: [{ target: inbox, size: "16m" }] });
+        assert.notEqual(refused.status, 0, refused.output);
+        assert.match(refused.stderr, new RegExp(`not enough space in ${inbox}/[0-9a-f-]{36} for the pull of the standby's export [0-9a-f-]{36}: need 64\\.\\d MiB .*free 16\\.0 MiB`));
+        assert.deepEqual(ids(pair, "primary"), ["before"]);
+
+        // Two exports pulled before, the older first, and the files of the layout before one directory per export.
+        for (const [name, age] of [["old-1", 3000], ["old-2", 2000]] as const) {
+            fs.mkdirSync(path.join(inbox, name));
+            const when = new Date(Date.now() - age * 1000);
+            fs.utimesSync(path.join(inbox, name), when, when);
+        }
+        fs.writeFileSync(path.join(inbox, "manifest.json"), "{}");
+        fs.writeFileSync(path.join(inbox, "0-events.db"), "");
+        const flip = pair.run("primary", ["flip", "serve"]);
+        assert.equal(flip.status, 0, flip.output);
+        assert.deepEqual(ids(pair, "primary"), ["before", "s1"]);
+        const handback = pair.stateFile<{ id: string }>("standby", "handback.json")!;
+        assert.deepEqual(fs.readdirSync(inbox).sort(), [handback.id, "old-2"].sort());
+    });
+
     it("finishes an export a crash left halfway, under the same id", async (t) => {
-        t.after(() => pair.stopWatchdog());
+        const pair = await hosts(t);
         standbyServed(pair, ["s1"]);
         // The standby died after recording its intent and stopping its units, before its copy was made.
         pair.writeStateFile("standby", "handback.json", { id: "0c9c4bb4-5f0e-4c8c-9f55-6a3b1f0e2d11", at: new Date().toISOString(), state: "exporting", exported: [], merged: false });
@@ -81,7 +107,7 @@ describe("the failback's hand-back", () => {
     });
 
     it("keeps a standby with an unmerged export from taking over again, outbox and all", async (t) => {
-        t.after(() => pair.stopWatchdog());
+        const pair = await hosts(t);
         standbyServed(pair, ["s1"]);
         pair.script("primary", "wirebot-merge", 'echo "wirebot-merge: conflict" >&2; exit 1');
         const refused = pair.run("primary", ["flip", "serve"]);
@@ -101,7 +127,7 @@ describe("the failback's hand-back", () => {
     });
 
     it("has the standby stack's failback refuse while the standby took over and stopped without handing back", async (t) => {
-        t.after(() => pair.stopWatchdog());
+        const pair = await hosts(t);
         standbyServed(pair, ["s1"]);
         pair.unit("standby", SERVICE, false);
         pair.unit("standby", CONNECTOR, false);
@@ -115,7 +141,7 @@ describe("the failback's hand-back", () => {
     });
 
     it("brings Litestream back when the replicas cannot start over, and starts them over on the next run", async (t) => {
-        t.after(() => pair.stopWatchdog());
+        const pair = await hosts(t);
         standbyServed(pair, ["s1"]);
         pair.unit("primary", LITESTREAM, true);
         const localState = path.join(pair.primary.data, ".events.db-litestream");
@@ -143,7 +169,7 @@ describe("the failback's hand-back", () => {
     });
 
     it("ends its waits within the budget its serving step gives it, and the next run resumes", async (t) => {
-        t.after(() => pair.stopWatchdog());
+        const pair = await hosts(t);
         standbyServed(pair, ["s1"]);
         const started = Date.now();
         const slow = pair.run("primary", ["flip", "serve"], { env: { [FLIP_BUDGET_ENV]: "3", FAKE_PULL_SECONDS: "60" }, timeoutMs: 30_000 });
@@ -157,7 +183,7 @@ describe("the failback's hand-back", () => {
     });
 
     it("does not serve the primary while the standby cannot be asked, unless the operator gave the standby up", async (t) => {
-        t.after(() => pair.stopWatchdog());
+        const pair = await hosts(t);
         await pair.stopWatchdog();
         const refused = pair.run("primary", ["flip", "serve"]);
         assert.equal(refused.status, 1, refused.output);

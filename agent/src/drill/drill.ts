@@ -99,7 +99,7 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
         // A standby that never took over exports nothing. A failed merge is retried by
         // the next failback flip (wirebot-merge is append-only): the primary serves meanwhile.
         const pending = handback as Handback | null;
-        if (released && pending && !pending.merged) await attempt(() => step("merge what the standby took", () => mergeHandback(config, token, pending.id)));
+        if (released && pending && !pending.merged) await attempt(() => step("merge what the standby took", () => mergeHandback(config, token, pending)));
     }
     if (offAt !== null && released) {
         await attempt(async () => {

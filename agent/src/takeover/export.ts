@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
+import { ensureSpace, sizeWithWal } from "../core/disk-space";
 import { syncPath, writeDurably } from "../core/state";
 import { databasesOf } from "../replication/databases";
 
@@ -33,16 +34,16 @@ export function exportDatabases(config: AgentConfig, id: string): ExportManifest
     if (!outbox) throw new Error("no outbox is configured (fileSync.outboxDir)");
     const partial = `${outbox}.partial`;
     fs.rmSync(partial, { recursive: true, force: true });
+    const dbs = databasesOf(config).filter((db) => fs.existsSync(db.live));
+    ensureSpace(path.dirname(outbox), dbs.reduce((sum, db) => sum + sizeWithWal(db.live), 0), "the copy of this standby's databases");
     fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
-    const entries = databasesOf(config)
-        .filter((db) => fs.existsSync(db.live))
-        .map((db, i): ExportEntry => {
-            const file = `${i}-${path.basename(db.live)}`;
-            const copy = path.join(partial, file);
-            execFileSync("sqlite3", [db.live, `.backup '${copy}'`], { timeout: 120_000 });
-            syncPath(copy);
-            return { file, live: db.live, bytes: fs.statSync(copy).size };
-        });
+    const entries = dbs.map((db, i): ExportEntry => {
+        const file = `${i}-${path.basename(db.live)}`;
+        const copy = path.join(partial, file);
+        execFileSync("sqlite3", [db.live, `.backup '${copy}'`], { timeout: 120_000 });
+        syncPath(copy);
+        return { file, live: db.live, bytes: fs.statSync(copy).size };
+    });
     const manifest: ExportManifest = { id, at: new Date().toISOString(), entries };
     writeDurably(path.join(partial, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
     const owner = fs.statSync(path.dirname(outbox));

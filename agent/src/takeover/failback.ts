@@ -50,7 +50,7 @@ async function mergePending(config: AgentConfig, token: string, deadline: Deadli
     const handback = answer.handback;
     if (!handback || handback.merged) return NOTHING_UNMERGED;
     if (failback) reseed.owe(config, handback.id);
-    const merged = await mergeHandback(config, token, handback.id, deadline);
+    const merged = await mergeHandback(config, token, handback, deadline);
     log(`flip: merged the standby's export ${handback.id}: ${merged}`);
     return `merged ${merged}`;
 }

@@ -6,6 +6,7 @@ import { authorize } from "../heartbeat/auth";
 import type { AgentConfig } from "../../contract";
 import { handBack, markMerged } from "./handback";
 import { describeUnmerged, unmergedExport } from "./handback-record";
+import { NotEnoughSpace } from "../core/disk-space";
 import { readBody, sendJson } from "../core/http";
 import { log } from "../core/log";
 import { runProbes } from "../drill/probes";
@@ -51,7 +52,7 @@ export async function handleTakeoverApi(config: AgentConfig, token: string, req:
         const exported = handback && !handback.merged ? handback.exported : [];
         return sendJson(res, 200, { timeline, exported, handback });
     } catch (err) {
-        const expected = err instanceof ReplicaBehind || err instanceof ActivationRefused;
+        const expected = err instanceof ReplicaBehind || err instanceof ActivationRefused || err instanceof NotEnoughSpace;
         log(`takeover: ${req.url} failed: ${(err as Error).message}`);
         return sendJson(res, expected ? 409 : 500, { error: (err as Error).message });
     }
