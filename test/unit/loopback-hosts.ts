@@ -88,6 +88,12 @@ export class LoopbackPair {
         return side;
     }
 
+    /** Changes a side's agent config (its file is what the next run reads). */
+    configure(name: SideName, patch: Partial<AgentConfig>): void {
+        Object.assign(this[name].config, patch);
+        fs.writeFileSync(this[name].configFile, JSON.stringify(this[name].config));
+    }
+
     /** Puts a host command in place on one side (a copy of the real script or of a stand-in), as the program installs it: 0755. */
     install(name: SideName, command: string, file: string): void {
         const target = path.join(this[name].sbin, command);

@@ -86,6 +86,28 @@ describe("wirebot-restore", () => {
         assert.notEqual(left[1], left[0]);
     });
 
+    it("refuses to restore anything while a listed database has no replica; no tenant at all is fine", () => {
+        const h = host(replica);
+        const memory = path.join(h.root, "data", "memory.sqlite");
+        const emptyReplica = path.join(h.root, "replica", "memory.sqlite");
+        fs.mkdirSync(emptyReplica, { recursive: true });
+        const mem0 = path.join(h.root, "data", "history.db");
+        fs.appendFileSync(h.list, `${memory} ${emptyReplica}\n${mem0} ${path.join(h.root, "replica", "history.db")}\n`);
+        fs.mkdirSync(path.join(h.root, "replica", "tenants"));
+        fs.mkdirSync(path.dirname(h.live), { recursive: true });
+        sql(h.live, "CREATE TABLE mine (x); INSERT INTO mine VALUES (1);");
+        const r = restore(h);
+        assert.equal(r.status, 1, r.stdout);
+        assert.match(r.stderr, new RegExp(`no replica of ${memory} \\(nothing at ${emptyReplica}\\), ${mem0} \\(nothing at .*history\\.db\\): serving without it would serve an empty database.*nothing was restored`));
+        assert.equal(sql(h.live, "SELECT count(*) FROM mine;"), "1", "the live database is as it was");
+        assert.deepEqual(fs.readdirSync(path.dirname(h.live)), ["events.db"], "nothing was moved aside");
+
+        fs.writeFileSync(h.list, fs.readFileSync(h.list, "utf8").split("\n").filter((l) => !l.includes("memory.sqlite") && !l.includes("history.db")).join("\n"));
+        const ok = restore(h);
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.equal(sql(h.live, "SELECT count(*) FROM events;"), "10", "restored, with an empty tenants replica directory");
+    });
+
     it("refuses before restoring anything when the filesystem lacks room for the databases and the margin", () => {
         const h = host(replica);
         fs.mkdirSync(path.dirname(h.live), { recursive: true });

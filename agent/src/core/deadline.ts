@@ -59,6 +59,8 @@ export class Deadline {
             return execFileSync("timeout", ["-k", "5", `${seconds}s`, file, ...args], { encoding: "utf8", ...options, timeout: (seconds + 15) * 1000 }).toString();
         } catch (err) {
             if (isTimeout(err) || (err as { status?: number }).status === 124) throw this.timedOut(what, seconds * 1000, ownMs);
+            // The failure is the command's own: name it, not the wrapper.
+            if (err instanceof Error) err.message = err.message.replace(/^Command failed: timeout -k 5 \d+s /, "Command failed: ");
             throw err;
         }
     }
