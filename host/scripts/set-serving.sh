@@ -2,8 +2,8 @@
 # Puts a host in its serving role: the services then the connector when it is
 # the active side; otherwise the connector first, then the services, all
 # disabled so that a host that reboots never reconnects until told.
-# Units whose files changed since the last run are restarted if running
-# (changed_units comes from lib/unit-revisions.sh).
+# Units whose files changed since the last successful run are restarted if
+# running (changed_units and save_revisions come from lib/unit-revisions.sh).
 : "${SERVING:?}" "${SERVICES:?}" "${CONNECTOR:?}" "${UNIT_REVISIONS:?}"
 # Commands (absolute paths, space-separated) run before the services start when
 # the host takes over: the standby puts synced files in place and restores its
@@ -99,6 +99,8 @@ step_create() {
         systemctl disable --now $SERVICES
         echo "not serving: connector $CONNECTOR and $SERVICES stopped and disabled"
     fi
+    # Only now: the units run with their new files, or are stopped and start with them.
+    save_revisions "$UNIT_REVISIONS"
 }
 
 # Undo: the units go back to how they were before the first run.

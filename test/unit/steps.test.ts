@@ -16,12 +16,16 @@ function sandbox(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-step-"));
 }
 
+/** A step's create or delete; one that may fail prints its status instead of ending the run; `shell` runs a command between steps. */
+type StepAction = { stdin: string; action: "create" | "delete"; mayFail?: boolean } | { shell: string };
+
 /** Runs create/delete actions of steps in one namespace; returns the combined output. */
-function runSteps(actions: { stdin: string; action: "create" | "delete" }[], check = "", env: NodeJS.ProcessEnv = process.env): { status: number; output: string } {
+function runSteps(actions: StepAction[], check = "", env: NodeJS.ProcessEnv = process.env): { status: number; output: string } {
     const scripts = actions.map((a, i) => {
+        if ("shell" in a) return a.shell;
         const file = path.join(os.tmpdir(), `wirebot-step-${process.pid}-${i}.sh`);
         fs.writeFileSync(file, a.stdin);
-        return `sh -s -- ${a.action} < ${file}`;
+        return `sh -s -- ${a.action} < ${file}${a.mayFail ? ' || echo "step failed: $?"' : ""}`;
     });
     const body = ["set -e", "mount -t tmpfs tmpfs /var/lib", ...scripts, check].join("\n");
     const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", body], { encoding: "utf8", env });
@@ -199,6 +203,30 @@ describe("a serving step, run for real", () => {
             "disable --now cloudflared-wirebot.service",
             "disable --now wirebot-scoreboard.service",
         ]);
+    });
+});
+
+describe("a unit's new files", () => {
+    it("are marked as running only once the restart succeeded: a step that failed restarts the units again on its next run", () => {
+        const step = servingStep({ UNIT_REVISIONS: "wirebot-scoreboard.service=v2 cloudflared-wirebot.service=v2" });
+        for (const unit of ["wirebot-scoreboard.service", "cloudflared-wirebot.service"]) fs.writeFileSync(path.join(step.systemd, `${unit}.active`), "active\n");
+        fs.writeFileSync(path.join(step.systemd, "fail-try-restart"), "Job for wirebot-scoreboard.service failed (timeout)\n");
+        const run = runSteps(
+            [
+                { stdin: step.stdin, action: "create", mayFail: true },
+                { shell: `rm ${step.systemd}/fail-try-restart; : > ${step.systemd}/calls` },
+                { stdin: step.stdin, action: "create" },
+                { shell: `echo "second: $(grep -c try-restart ${step.systemd}/calls)"; : > ${step.systemd}/calls` },
+                { stdin: step.stdin, action: "create" },
+            ],
+            `echo "third: $(grep -c try-restart ${step.systemd}/calls || true)"`,
+            step.env,
+        );
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /^step failed: 1$/m);
+        assert.match(run.output, /Job for wirebot-scoreboard\.service failed \(timeout\)/);
+        assert.match(run.output, /^second: 1$/m, "the next run restarts the changed units");
+        assert.match(run.output, /^third: 0$/m, "once they run with their files, a run changes nothing");
     });
 });
 
