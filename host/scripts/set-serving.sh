@@ -16,6 +16,9 @@ FLIP_COMMAND=${FLIP_COMMAND:-}
 # The seconds of this step's time limit the flip may take: it bounds every wait
 # by what is left, so it ends (and a re-run resumes) before the step is killed.
 FLIP_BUDGET_SECONDS=${FLIP_BUDGET_SECONDS:-}
+# "yes" on the standby: its delete (pulumi destroy -s standby) is refused while it
+# serves or holds writes the primary has not merged, before anything is deleted.
+REFUSE_DELETE_WHILE_SERVING=${REFUSE_DELETE_WHILE_SERVING:-no}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
 # How long a started service must keep running before the step counts it as up.
 START_SETTLE_SECONDS=1
@@ -103,8 +106,33 @@ step_create() {
     save_revisions "$UNIT_REVISIONS"
 }
 
+# Why this host must not be deleted yet: a unit of its serving role runs, or the
+# agent's own check (the flip to stand down) refuses: an export not merged, a
+# takeover not handed back. Empty when nothing stands in the way.
+serving_reason() {
+    for unit in $CONNECTOR $SERVICES; do
+        if systemctl is-active --quiet "$unit"; then
+            echo "$unit is running"
+            return 0
+        fi
+    done
+    [ -n "$FLIP_COMMAND" ] || return 0
+    # shellcheck disable=SC2086
+    set -- $FLIP_COMMAND stand-down
+    [ -x "$1" ] || return 0
+    { "$@" >/dev/null; } 2>&1 || true
+}
+
+refuse_delete_while_serving() {
+    reason=$(serving_reason)
+    [ -n "$reason" ] || return 0
+    echo "the standby serves ($reason): fail back first (pulumi config set wirebot:activeSide primary on both stacks, pulumi up -s primary && pulumi up -s standby), then destroy" >&2
+    exit 1
+}
+
 # Undo: the units go back to how they were before the first run.
 step_delete() {
+    [ "$REFUSE_DELETE_WHILE_SERVING" != yes ] || refuse_delete_while_serving
     systemctl disable --now "$CONNECTOR" 2>/dev/null || true
     for unit in $SERVICES $CONNECTOR; do
         prior=$(cat "$PRIOR_DIR/$unit" 2>/dev/null || echo "disabled inactive")

@@ -21,6 +21,8 @@ export interface ServingRoleArgs {
     serving: boolean;
     /** A command run before the services start when this host takes over. */
     beforeServing?: string[];
+    /** The step's delete fails while this host serves or holds unmerged writes: its data would go with it. */
+    refuseDeleteWhileServing?: boolean;
     timeoutSeconds: number;
 }
 
@@ -76,6 +78,7 @@ export class ServingRole extends pulumi.ComponentResource {
                     CONNECTOR: CONNECTOR_UNIT,
                     UNIT_REVISIONS: revisions,
                     BEFORE_SERVING: (args.beforeServing ?? []).join(" "),
+                    REFUSE_DELETE_WHILE_SERVING: args.refuseDeleteWhileServing ? "yes" : "no",
                     // Run first; skipped by the script until the standby stack installed the agent.
                     FLIP_COMMAND,
                     FLIP_BUDGET_SECONDS: String(flipBudgetSeconds(timeoutSeconds)),

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { FLIP_BUDGET_ENV } from "../../agent/contract";
-import { launcherCommand, stepStdin } from "../../src/host/remote-step";
+import { launcherCommand, revisionOf, stepStdin } from "../../src/host/remote-step";
 
 // The host half of each step, run for real: the same stdin a host receives, in a
 // private mount namespace whose /var/lib is a fresh tmpfs, so the step's
@@ -184,6 +184,7 @@ function servingStep(inputs: Record<string, string>) {
         BEFORE_SERVING: "",
         FLIP_COMMAND: "",
         FLIP_BUDGET_SECONDS: "",
+        REFUSE_DELETE_WHILE_SERVING: "no",
         ...inputs,
     });
     const calls = () => (fs.existsSync(path.join(systemd, "calls")) ? fs.readFileSync(path.join(systemd, "calls"), "utf8").split("\n").filter(Boolean) : []);
@@ -203,6 +204,56 @@ describe("a serving step, run for real", () => {
             "disable --now cloudflared-wirebot.service",
             "disable --now wirebot-scoreboard.service",
         ]);
+    });
+});
+
+describe("the standby's serving step, deleted by pulumi destroy -s standby", () => {
+    const FAIL_BACK = /the standby serves \((.*)\): fail back first \(pulumi config set wirebot:activeSide primary on both stacks, pulumi up -s primary && pulumi up -s standby\), then destroy/;
+
+    it("refuses while the standby serves, changing nothing, and goes through once it does not", () => {
+        const step = servingStep({ SERVING: "no", REFUSE_DELETE_WHILE_SERVING: "yes" });
+        const connector = path.join(step.systemd, "cloudflared-wirebot.service.active");
+        const run = runSteps(
+            [
+                { stdin: step.stdin, action: "create" },
+                // The watchdog took over since.
+                { shell: `echo active > ${connector}; : > ${step.systemd}/calls` },
+                { stdin: step.stdin, action: "delete", mayFail: true },
+                { shell: `echo "after refusal: $(grep -cv '^is-active' ${step.systemd}/calls || true) change(s), marker $(test -e ${STATE}/steps/standby-serving && echo kept)"` },
+                { shell: `echo inactive > ${connector}` },
+                { stdin: step.stdin, action: "delete" },
+            ],
+            `test ! -e ${STATE}/steps/standby-serving && echo deleted`,
+            step.env,
+        );
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, FAIL_BACK);
+        assert.match(run.output, /\(cloudflared-wirebot\.service is running\)/);
+        assert.match(run.output, /^step failed: 1$/m);
+        assert.match(run.output, /^after refusal: 0 change\(s\), marker kept$/m);
+        assert.match(run.output, /^restored the prior state/m);
+        assert.match(run.output, /^deleted$/m);
+    });
+
+    it("refuses while the agent says the standby holds writes the primary has not merged", () => {
+        const agent = path.join(sandbox(), "wirebot-failover");
+        fs.writeFileSync(agent, `#!/bin/sh\necho "wirebot-failover: this standby's export 1234 is not merged into the primary yet" >&2; exit 1\n`, { mode: 0o755 });
+        const step = servingStep({ SERVING: "no", REFUSE_DELETE_WHILE_SERVING: "yes", FLIP_COMMAND: `${agent} flip` });
+        // The flip in the create is the stand-down the agent refuses too; the step is put in place by hand here.
+        const run = runSteps([{ shell: `mkdir -p ${STATE}/steps && echo ${revisionOf(step.stdin)} > ${STATE}/steps/standby-serving` }, { stdin: step.stdin, action: "delete", mayFail: true }], "", step.env);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, FAIL_BACK);
+        assert.match(run.output, /export 1234 is not merged into the primary yet/);
+        assert.match(run.output, /^step failed: 1$/m);
+    });
+
+    it("does not stand in the way of a new revision replacing it while the standby serves", () => {
+        const v1 = servingStep({ REFUSE_DELETE_WHILE_SERVING: "yes" });
+        const v2 = servingStep({ REFUSE_DELETE_WHILE_SERVING: "yes", UNIT_REVISIONS: "wirebot-scoreboard.service=v2 cloudflared-wirebot.service=v2" });
+        const env = { ...v1.env, FAKE_SYSTEMD_DIR: v1.systemd };
+        const run = runSteps([{ stdin: v1.stdin, action: "create" }, { stdin: v2.stdin, action: "create" }, { stdin: v1.stdin, action: "delete" }], "", env);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /superseded by a newer revision; nothing to undo/);
     });
 });
 
