@@ -55,7 +55,7 @@ describe("the failback's hand-back", { concurrency: 3 }, () => {
         await pair.startWatchdog([{ target: pair.standbySync, size: "16m" }]);
         const failed = pair.run("primary", ["flip", "serve"]);
         assert.notEqual(failed.status, 0, failed.output);
-        assert.match(failed.stderr, new RegExp(`not enough space in ${pair.standbySync} for the copy of this standby's databases: need 64\\.\\d MiB \\(0\\.\\d MiB plus a 64\\.0 MiB margin\\), free 16\\.0 MiB`));
+        assert.match(failed.stderr, new RegExp(`not enough space in ${pair.standbySync} for the copy of this standby's databases and files: need 64\\.\\d MiB \\(0\\.\\d MiB plus a 64\\.0 MiB margin\\), free 16\\.0 MiB`));
         assert.equal(pair.isActive("standby", CONNECTOR), false, "the standby stopped");
         assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "exporting", "the intent is on disk");
 
@@ -66,6 +66,38 @@ describe("the failback's hand-back", { concurrency: 3 }, () => {
         assert.match(again.stdout, /failback: merged/);
         assert.deepEqual(ids(pair, "primary"), ["before", "s1"], "the standby's write is on the primary");
         assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "merged");
+    });
+
+    it("hands back the hub's files the standby wrote since it took over, keeping both copies of one changed on both sides", async (t) => {
+        const pair = await hosts(t);
+        standbyServed(pair, []);
+        const workspace = path.join(pair.data, "clawd");
+        for (const side of ["primary", "standby"] as const) pair.configure(side, { fileSync: { ...pair[side].config.fileSync!, paths: [workspace] } });
+        await pair.startWatchdog();
+        const write = (root: string, files: Record<string, string>) => {
+            for (const [name, content] of Object.entries(files)) {
+                fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+                fs.writeFileSync(path.join(root, name), content);
+            }
+        };
+        const base = { "notes.md": "base notes", "both.md": "base", "stale.md": "base stale", "same.md": "same" };
+        // What the primary had when the standby took over: its files, and the standby's staging copy of them.
+        write(path.join(pair.primary.data, "clawd"), { ...base, "both.md": "primary edit" });
+        write(path.join(pair.standbySync, "files", workspace), base);
+        write(path.join(pair.standby.data, "clawd"), { "notes.md": "standby notes", "sub/new.md": "new on the standby", "both.md": "standby edit", "same.md": "same", "stale.md": "left from an earlier takeover" });
+        const hourAgo = new Date(Date.now() - 3600_000);
+        fs.utimesSync(path.join(pair.standby.data, "clawd", "stale.md"), hourAgo, hourAgo);
+
+        const flip = pair.run("primary", ["flip", "serve"]);
+        assert.equal(flip.status, 0, flip.output);
+        const id = pair.stateFile<{ id: string }>("standby", "handback.json")!.id.slice(0, 8);
+        assert.match(flip.stdout, new RegExp(`files: 2 taken from the standby, 0 already the same, 1 changed on both sides \\(kept here, the standby's beside each as \\.from-standby-${id}: ${workspace}/both\\.md\\)`));
+        const onPrimary = (name: string) => fs.readFileSync(path.join(pair.primary.data, "clawd", name), "utf8");
+        assert.equal(onPrimary("notes.md"), "standby notes");
+        assert.equal(onPrimary("sub/new.md"), "new on the standby");
+        assert.equal(onPrimary("both.md"), "primary edit");
+        assert.equal(onPrimary(`both.md.from-standby-${id}`), "standby edit");
+        assert.equal(onPrimary("stale.md"), "base stale", "a file older than the takeover is not handed back");
     });
 
     it("refuses a pull the primary's disk has no room for, and keeps the two newest exports it pulled", async (t) => {

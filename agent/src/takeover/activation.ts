@@ -26,6 +26,8 @@ export interface TimelineEntry {
 
 export interface Takeover {
     at: string;
+    /** When the activation began, before anything was restored or started (absent in older records). */
+    startedAt?: string;
     reason: string;
     timeline: TimelineEntry[];
     /** The watchdog took over on its own: the config still says primary until the operator flips it. */
@@ -111,6 +113,7 @@ export function activationUnderway(config: AgentConfig): boolean {
 }
 
 async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind, deadline: Deadline): Promise<Takeover> {
+    const startedAt = new Date().toISOString();
     const timeline: TimelineEntry[] = [];
     if (!force && config.witnessUrl) {
         const witnessUrl = config.witnessUrl;
@@ -132,7 +135,7 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
     await timed(timeline, "start services", () => void systemctl("enable", "--now", ...config.units.services));
     await timed(timeline, "start connector", () => void systemctl("enable", "--now", config.units.connector));
     const automatic = kind.automatic ?? false;
-    const takeover: Takeover = { at: new Date().toISOString(), reason, timeline, automatic, planned: kind.planned ?? false, acknowledged: !automatic };
+    const takeover: Takeover = { at: new Date().toISOString(), startedAt, reason, timeline, automatic, planned: kind.planned ?? false, acknowledged: !automatic };
     writeState(config.stateDir, TAKEOVER, takeover);
     return takeover;
 }

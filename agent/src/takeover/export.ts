@@ -5,6 +5,7 @@ import type { AgentConfig } from "../../contract";
 import { ensureSpace, sizeWithWal } from "../core/disk-space";
 import { syncPath, writeDurably } from "../core/state";
 import { databasesOf } from "../replication/databases";
+import { changedFiles, copyFiles, FileEntry } from "./file-handback";
 
 export const MANIFEST = "manifest.json";
 
@@ -20,22 +21,27 @@ export interface ExportManifest {
     id: string;
     at: string;
     entries: ExportEntry[];
+    /** The hub's files the standby wrote while it served (absent in exports made before files were handed back). */
+    files?: FileEntry[];
 }
 
 /**
  * After the standby served: a consistent copy (sqlite3 .backup) of each of its
  * live databases in the outbox, with a manifest naming the live path each belongs
- * to, owned by the sync user so the primary can pull them over its sync key.
- * Built beside the outbox, flushed to disk and renamed into place, so the
- * outbox holds a whole export or none.
+ * to, and the hub's files it wrote since `since` (its takeover began), owned by
+ * the sync user so the primary can pull them over its sync key. Built beside the
+ * outbox, flushed to disk and renamed into place, so the outbox holds a whole
+ * export or none.
  */
-export function exportDatabases(config: AgentConfig, id: string): ExportManifest {
+export function exportHandback(config: AgentConfig, id: string, since: string | null): ExportManifest {
     const outbox = config.fileSync?.outboxDir;
     if (!outbox) throw new Error("no outbox is configured (fileSync.outboxDir)");
     const partial = `${outbox}.partial`;
     fs.rmSync(partial, { recursive: true, force: true });
     const dbs = databasesOf(config).filter((db) => fs.existsSync(db.live));
-    ensureSpace(path.dirname(outbox), dbs.reduce((sum, db) => sum + sizeWithWal(db.live), 0), "the copy of this standby's databases");
+    const files = changedFiles(config, since);
+    const bytes = dbs.reduce((sum, db) => sum + sizeWithWal(db.live), 0) + files.reduce((sum, f) => sum + f.bytes, 0);
+    ensureSpace(path.dirname(outbox), bytes, "the copy of this standby's databases and files");
     fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
     const entries = dbs.map((db, i): ExportEntry => {
         const file = `${i}-${path.basename(db.live)}`;
@@ -44,13 +50,19 @@ export function exportDatabases(config: AgentConfig, id: string): ExportManifest
         syncPath(copy);
         return { file, live: db.live, bytes: fs.statSync(copy).size };
     });
-    const manifest: ExportManifest = { id, at: new Date().toISOString(), entries };
+    copyFiles(files, partial);
+    const manifest: ExportManifest = { id, at: new Date().toISOString(), entries, files };
     writeDurably(path.join(partial, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
     const owner = fs.statSync(path.dirname(outbox));
-    for (const name of [".", ...fs.readdirSync(partial)]) fs.chownSync(path.join(partial, name), owner.uid, owner.gid);
+    chownTree(partial, owner.uid, owner.gid);
     syncPath(partial);
     fs.rmSync(outbox, { recursive: true, force: true });
     fs.renameSync(partial, outbox);
     syncPath(path.dirname(outbox));
     return manifest;
+}
+
+function chownTree(target: string, uid: number, gid: number): void {
+    fs.chownSync(target, uid, gid);
+    if (fs.lstatSync(target).isDirectory()) for (const name of fs.readdirSync(target)) chownTree(path.join(target, name), uid, gid);
 }

@@ -19,6 +19,8 @@ export interface Handback {
     /** The `at` of the takeover this export hands back; undefined in records older than this field. */
     takeoverAt?: string | null;
     exported: ExportEntry[];
+    /** Size of the hub's files in the export, for the primary's check before it pulls. */
+    fileBytes?: number;
     merged: boolean;
 }
 
@@ -27,7 +29,7 @@ export function readHandback(config: AgentConfig): Handback | null {
     if (!record?.id || !record.at) return null;
     // Records from before the state field were written once the export was complete.
     const state: HandbackState = record.state ?? (record.merged ? "merged" : "exported");
-    return { id: record.id, at: record.at, state, takeoverAt: record.takeoverAt, exported: record.exported ?? [], merged: state === "merged" };
+    return { id: record.id, at: record.at, state, takeoverAt: record.takeoverAt, exported: record.exported ?? [], fileBytes: record.fileBytes, merged: state === "merged" };
 }
 
 /** An export the primary has not merged, complete or not: the writes this standby took exist only here. */

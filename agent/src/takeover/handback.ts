@@ -4,7 +4,7 @@ import type { AgentConfig } from "../../contract";
 import { writeState } from "../core/state";
 import { isActive } from "../core/systemd";
 import { ActivationRefused, deactivate, TimelineEntry, takeoverRecord } from "./activation";
-import { exportDatabases } from "./export";
+import { exportHandback } from "./export";
 import { Handback, HANDBACK, readHandback } from "./handback-record";
 
 export interface HandbackResult {
@@ -52,8 +52,9 @@ async function handBackNow(config: AgentConfig): Promise<HandbackResult> {
 
 async function exportAndRecord(config: AgentConfig, intent: Handback): Promise<HandbackResult> {
     const timeline = await deactivate(config);
-    const manifest = exportDatabases(config, intent.id);
-    const handback: Handback = { ...intent, state: "exported", exported: manifest.entries };
+    const manifest = exportHandback(config, intent.id, takeoverStart(config));
+    const files = manifest.files ?? [];
+    const handback: Handback = { ...intent, state: "exported", exported: manifest.entries, fileBytes: files.reduce((sum, f) => sum + f.bytes, 0) };
     writeState(config.stateDir, HANDBACK, handback);
     return { timeline, handback };
 }
@@ -73,6 +74,15 @@ export function markMerged(config: AgentConfig, id: string): Handback {
 export function owesHandback(config: AgentConfig): boolean {
     const last = readHandback(config);
     return (last !== null && last.state !== "merged") || tookOverSince(config, last);
+}
+
+/** When the takeover this export hands back began: the files written since are this host's. None without a takeover record. */
+function takeoverStart(config: AgentConfig): string | null {
+    const takeover = takeoverRecord(config);
+    if (!takeover) return null;
+    if (takeover.startedAt) return takeover.startedAt;
+    // Records from before startedAt: the end, less the steps it took.
+    return new Date(Date.parse(takeover.at) - takeover.timeline.reduce((sum, t) => sum + t.ms, 0)).toISOString();
 }
 
 function servesHere(config: AgentConfig): boolean {

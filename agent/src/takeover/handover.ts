@@ -8,6 +8,7 @@ import type { Handback } from "./handback-record";
 import { localStateDir, position } from "../replication/ltx-position";
 import { Deadline } from "../core/deadline";
 import { ensureSpace } from "../core/disk-space";
+import { mergeFiles } from "./file-handback";
 import { inboxFor, pruneInbox } from "./inbox";
 import { writeState } from "../core/state";
 
@@ -65,19 +66,22 @@ export function localPositions(config: AgentConfig): string {
 /**
  * Pulls the standby's exported copies over the sync key and merges each into
  * its live database by key (tenant databases new on the standby are copied
- * whole), then tells the standby its copy is merged.
+ * whole), puts the hub's files it wrote in place (see mergeFiles), then tells
+ * the standby its copy is merged.
  */
 export async function mergeHandback(config: AgentConfig, token: string, handback: Handback, deadline = Deadline.unbounded()): Promise<string> {
     const handbackId = handback.id;
     const inbox = inboxFor(config, handbackId);
-    const bytes = handback.exported.reduce((sum, e) => sum + (e.bytes ?? 0), 0);
+    const bytes = handback.exported.reduce((sum, e) => sum + (e.bytes ?? 0), 0) + (handback.fileBytes ?? 0);
     ensureSpace(inbox, bytes, `the pull of the standby's export ${handbackId}`);
     deadline.run("the pull of the standby's export", COMMAND_LIMIT_MS, HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"] });
     const manifest = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportManifest;
     if (manifest.id !== handbackId) throw new Error(`the standby's outbox holds export ${manifest.id}, not ${handbackId}; run the flip again`);
     const lines = manifest.entries.map((e) => deadline.run(`the merge of ${e.live}`, COMMAND_LIMIT_MS, HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live]).trim());
-    writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines });
+    const files = mergeFiles(manifest.files ?? [], inbox, handbackId);
+    writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines, files });
     pruneInbox(config);
     await deadline.within("telling the standby its export is merged", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/merged", { id: handbackId }, ms));
-    return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
+    const databases = lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
+    return `${databases}; ${files}`;
 }
