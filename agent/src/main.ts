@@ -2,6 +2,8 @@ import { activate, ActivationRefused, deactivate } from "./takeover/activation";
 import { AgentConfigError, loadConfig } from "./core/config";
 import { callLocalAgent } from "./core/local-call";
 import { OutOfTime } from "./core/deadline";
+import { NotEnoughSpace } from "./core/disk-space";
+import { StandbyRefused } from "./takeover/handover";
 import { drillSummary, runDrill } from "./drill/drill";
 import { forgetStandby } from "./takeover/failback";
 import { flip, FlipRefused } from "./takeover/flip";
@@ -103,7 +105,7 @@ main(process.argv.slice(2)).then(
         if (code >= 0) process.exit(code);
     },
     (err: Error) => {
-        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused || err instanceof OutOfTime;
+        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused || err instanceof OutOfTime || err instanceof StandbyRefused || err instanceof NotEnoughSpace;
         process.stderr.write(`wirebot-failover: ${known ? err.message : err.stack ?? err.message}\n`);
         process.exit(1);
     },

@@ -56,6 +56,7 @@ describe("the failback's hand-back", { concurrency: 3 }, () => {
         const failed = pair.run("primary", ["flip", "serve"]);
         assert.notEqual(failed.status, 0, failed.output);
         assert.match(failed.stderr, new RegExp(`not enough space in ${pair.standbySync} for the copy of this standby's databases and files: need 64\\.\\d MiB \\(0\\.\\d MiB plus a 64\\.0 MiB margin\\), free 16\\.0 MiB`));
+        assert.doesNotMatch(failed.stderr, /^\s+at /m, "the standby's reason, not a stack trace");
         assert.equal(pair.isActive("standby", CONNECTOR), false, "the standby stopped");
         assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "exporting", "the intent is on disk");
 

@@ -28,6 +28,9 @@ export interface StandbyView {
     handback: Handback | null;
 }
 
+/** The standby answered a call with its reason not to do it (a refusal, or its own failure). */
+export class StandbyRefused extends Error {}
+
 /** A signed call to the standby's agent; a refusal comes back as an error carrying the standby's reason. */
 export async function callStandby(config: AgentConfig, token: string, call: string, body: unknown, timeoutMs = STANDBY_CALL_TIMEOUT_MS): Promise<unknown> {
     const text = JSON.stringify(body);
@@ -38,7 +41,7 @@ export async function callStandby(config: AgentConfig, token: string, call: stri
         signal: AbortSignal.timeout(timeoutMs),
     });
     const answer = (await response.json()) as { error?: string };
-    if (!response.ok) throw new Error(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);
+    if (!response.ok) throw new StandbyRefused(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);
     return answer;
 }
 
