@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { adoptedPrimaryOptions, existingStandbyOptions } from "./fixtures";
-import { RecordedResource, runProgram, RunOptions } from "./harness";
+import { ProgramRun, RecordedResource, runProgram, RunOptions } from "./harness";
 import { FLIP_BUDGET_ENV } from "../../agent/contract";
 import { flipBudgetSeconds } from "../../src/components/serving-role";
 
@@ -40,9 +40,12 @@ describe("flipping the active side", () => {
         }
     });
 
+    // Both serving steps, the primary's with a time limit of its own: read by the tests below.
+    let servingSteps: { primary: ProgramRun; standby: ProgramRun } | undefined;
+    const runs = async () => (servingSteps ??= { primary: await runProgram(adoptedPrimaryOptions({ remoteTimeoutSeconds: 100 })), standby: await runProgram(existingStandbyOptions()) });
+
     it("runs the agent's flip first in both serving steps, where the handover and the refusals live", async () => {
-        const primary = await runProgram(adoptedPrimaryOptions());
-        const standby = await runProgram(existingStandbyOptions());
+        const { primary, standby } = await runs();
         for (const stdin of [primary.byName("primary-serving").inputs.stdin as string, standby.byName("standby-serving").inputs.stdin as string]) {
             assert.match(stdin, /^FLIP_COMMAND='\/usr\/local\/bin\/wirebot-failover flip'$/m);
             const body = stdin.slice(stdin.indexOf("step_create()"));
@@ -52,9 +55,10 @@ describe("flipping the active side", () => {
     });
 
     it("gives the flip a share of its serving step's time limit, so the agent's waits end before the step is killed", async () => {
+        const { primary, standby } = await runs();
         const cases = [
-            { run: await runProgram(adoptedPrimaryOptions({ remoteTimeoutSeconds: 100 })), step: "primary-serving", seconds: 100 },
-            { run: await runProgram(existingStandbyOptions()), step: "standby-serving", seconds: 300 },
+            { run: primary, step: "primary-serving", seconds: 100 },
+            { run: standby, step: "standby-serving", seconds: 300 },
         ];
         for (const { run, step, seconds } of cases) {
             const { stdin, create } = run.byName(step).inputs;

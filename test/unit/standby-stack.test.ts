@@ -299,10 +299,4 @@ describe("destroying the standby stack", () => {
             if (variant === "on Hetzner") assert.ok(after.has("hcloud:index/server:Server::standby-server"));
         });
     }
-
-    it("leaves the primary's serving step free to delete: the primary stack's teardown is not guarded", async () => {
-        const { adoptedPrimaryOptions } = await import("./fixtures");
-        const run = await runProgram(adoptedPrimaryOptions());
-        assert.match(run.byName("primary-serving").inputs.stdin, /^REFUSE_DELETE_WHILE_SERVING='no'$/m);
-    });
 });
