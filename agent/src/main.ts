@@ -7,7 +7,7 @@ import { StandbyRefused } from "./takeover/handover";
 import { drillSummary, runDrill } from "./drill/drill";
 import { forgetStandby } from "./takeover/failback";
 import { flip, FlipRefused } from "./takeover/flip";
-import { handBack } from "./takeover/handback";
+import { handBack, keepExport } from "./takeover/handback";
 import { mayServe } from "./heartbeat/may-serve";
 import { runReplicator } from "./replication/replicator";
 import { hostStatus } from "./core/status";
@@ -29,6 +29,8 @@ commands:
                exit 0 if this host may start its connector or a service: on the
                primary, a signed claim the standby refuses while it serves or
                is taking over
+  keep-export  on the standby, when the primary cannot take its unmerged export:
+               set it aside for a merge by hand, so the standby may take over
   forget-standby
                on the primary, when the standby is lost for good: the next
                failback flip serves without the standby's writes
@@ -60,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(JSON.stringify(result, null, 2) + "\n");
             return 0;
         }
+        case "keep-export":
+            process.stdout.write(`wirebot-failover: ${await keepExport(loadConfig())}\n`);
+            return 0;
         case "forget-standby":
             process.stdout.write(`wirebot-failover: ${forgetStandby(loadConfig())}\n`);
             return 0;

@@ -128,7 +128,7 @@ describe("the failback's hand-back", { concurrency: 3 }, () => {
         assert.deepEqual(ids(pair, "primary"), ["before", "s1"]);
     });
 
-    it("keeps a standby with an unmerged export from taking over again, outbox and all", async (t) => {
+    it("keeps a standby with an unmerged export from taking over again, outbox and all, until the operator sets the export aside", async (t) => {
         const pair = await hosts(t);
         standbyServed(pair, ["s1"]);
         pair.script("primary", "wirebot-merge", 'echo "wirebot-merge: conflict" >&2; exit 1');
@@ -146,6 +146,18 @@ describe("the failback's hand-back", { concurrency: 3 }, () => {
         assert.equal(fs.existsSync(path.join(pair.dir, "restored")), false, "nothing was restored");
         assert.equal(pair.isActive("standby", CONNECTOR), false);
         assert.deepEqual(fs.readdirSync(outbox).sort(), before, "the export is kept as it was");
+        assert.match(activation.stderr, /If the primary is lost and cannot take them: wirebot-failover keep-export/);
+
+        // The primary is lost: the operator sets the export aside, and the standby may take over again.
+        const kept = pair.run("standby", ["keep-export"]);
+        assert.equal(kept.status, 0, kept.output);
+        const keptDir = path.join(pair.standbySync, "kept", handback.id);
+        assert.deepEqual(fs.readdirSync(keptDir).sort(), before, "the whole export, for a merge by hand");
+        assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "kept");
+        const again = pair.run("standby", ["activate", "--force"]);
+        assert.equal(again.status, 0, again.output);
+        assert.equal(fs.existsSync(path.join(pair.dir, "restored")), true);
+        assert.equal(pair.isActive("standby", CONNECTOR), true);
     });
 
     it("has the standby stack's failback refuse while the standby took over and stopped without handing back", async (t) => {

@@ -5,7 +5,7 @@ import { alerterFromFile } from "../monitoring/alerts";
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
 import { ExportEntry } from "../takeover/export";
-import type { Handback } from "../takeover/handback-record";
+import { awaitsMerge, type Handback } from "../takeover/handback-record";
 import { callStandby, fingerprints, mergeHandback } from "../takeover/handover";
 import { shipFinalWrites } from "../replication/litestream-sync";
 import { log } from "../core/log";
@@ -99,7 +99,7 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
         // A standby that never took over exports nothing. A failed merge is retried by
         // the next failback flip (wirebot-merge is append-only): the primary serves meanwhile.
         const pending = handback as Handback | null;
-        if (released && pending && !pending.merged) await attempt(() => step("merge what the standby took", () => mergeHandback(config, token, pending)));
+        if (released && awaitsMerge(pending)) await attempt(() => step("merge what the standby took", () => mergeHandback(config, token, pending)));
     }
     if (offAt !== null && released) {
         await attempt(async () => {

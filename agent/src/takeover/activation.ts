@@ -96,7 +96,8 @@ function refuseIfExportUnmerged(config: AgentConfig): void {
     if (!pending) return;
     throw new ActivationRefused(
         `this standby's ${describeUnmerged(pending)}: the writes it took last time exist only here, and taking over again would set them aside. ` +
-            "Merge them first: fail back (wirebot:activeSide primary on both stacks, pulumi up -s primary), or on a primary that already serves run wirebot-failover flip serve",
+            "Merge them first: fail back (wirebot:activeSide primary on both stacks, pulumi up -s primary), or on a primary that already serves run wirebot-failover flip serve. " +
+            "If the primary is lost and cannot take them: wirebot-failover keep-export on this standby sets them aside for a merge by hand, then take over again",
     );
 }
 

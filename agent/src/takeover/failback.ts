@@ -5,7 +5,7 @@ import { log } from "../core/log";
 import { readState, removeState, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
 import { describeTakeover, FlipRefused } from "./refusals";
-import type { Handback } from "./handback-record";
+import { awaitsMerge, type Handback } from "./handback-record";
 import { askStandby, callStandby, mergeHandback, STANDBY_CALL_TIMEOUT_MS } from "./handover";
 import * as reseed from "./reseed";
 
@@ -25,7 +25,7 @@ export async function failBack(config: AgentConfig, deadline: Deadline): Promise
     const token = readSecretFile(config.tokenFile);
     if (servingHere) {
         // A fire drill whose merge failed serves the primary with the export left unmerged: merge it now.
-        if (standby.serving || !standby.handback || standby.handback.merged) return `the primary already serves${await reseedIfOwed(config, token, deadline)}`;
+        if (standby.serving || !awaitsMerge(standby.handback)) return `the primary already serves${await reseedIfOwed(config, token, deadline)}`;
         return `the primary already serves; ${await mergePending(config, token, deadline)}${await reseedIfOwed(config, token, deadline)}`;
     }
     const t = standby.takeover;
@@ -48,7 +48,7 @@ async function mergePending(config: AgentConfig, token: string, deadline: Deadli
     const handBack = (ms: number) => callStandby(config, token, "/deactivate", { export: true }, ms);
     const answer = (await deadline.within("the standby's hand-back", STANDBY_CALL_TIMEOUT_MS, handBack)) as { handback: Handback | null };
     const handback = answer.handback;
-    if (!handback || handback.merged) return NOTHING_UNMERGED;
+    if (!awaitsMerge(handback)) return NOTHING_UNMERGED;
     if (failback) reseed.owe(config, handback.id);
     const merged = await mergeHandback(config, token, handback, deadline);
     log(`flip: merged the standby's export ${handback.id}: ${merged}`);

@@ -7,9 +7,10 @@ export const HANDBACK = "handback.json";
 /**
  * Where the standby's hand-back stands: "exporting" is written before its
  * services stop, "exported" once the copy of its databases is complete in the
- * outbox, "merged" once the primary has merged it.
+ * outbox, "merged" once the primary has merged it; "kept" when the operator set
+ * it aside for a merge by hand (keep-export), the primary being unable to take it.
  */
-export type HandbackState = "exporting" | "exported" | "merged";
+export type HandbackState = "exporting" | "exported" | "merged" | "kept";
 
 /** The standby's record of the copy it made of its databases when it gave the role back. */
 export interface Handback {
@@ -32,10 +33,15 @@ export function readHandback(config: AgentConfig): Handback | null {
     return { id: record.id, at: record.at, state, takeoverAt: record.takeoverAt, exported: record.exported ?? [], fileBytes: record.fileBytes, merged: state === "merged" };
 }
 
+/** The export waits for the primary's merge, complete or not (not merged, not kept aside by the operator). */
+export function awaitsMerge(handback: Handback | null): handback is Handback {
+    return handback?.state === "exporting" || handback?.state === "exported";
+}
+
 /** An export the primary has not merged, complete or not: the writes this standby took exist only here. */
 export function unmergedExport(config: AgentConfig): Handback | null {
     const handback = readHandback(config);
-    return handback && handback.state !== "merged" ? handback : null;
+    return awaitsMerge(handback) ? handback : null;
 }
 
 export function describeUnmerged(handback: Handback): string {

@@ -1,11 +1,12 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import type { AgentConfig } from "../../contract";
-import { writeState } from "../core/state";
+import * as path from "node:path";
+import { readState, syncPath, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
 import { ActivationRefused, deactivate, TimelineEntry, takeoverRecord } from "./activation";
-import { exportHandback } from "./export";
-import { Handback, HANDBACK, readHandback } from "./handback-record";
+import { exportHandback, MANIFEST } from "./export";
+import { Handback, HANDBACK, readHandback, unmergedExport } from "./handback-record";
 
 export interface HandbackResult {
     timeline: TimelineEntry[];
@@ -72,8 +73,32 @@ export function markMerged(config: AgentConfig, id: string): Handback {
 
 /** This host holds writes the primary has not merged: an export not merged yet, or a takeover since its last export. */
 export function owesHandback(config: AgentConfig): boolean {
-    const last = readHandback(config);
-    return (last !== null && last.state !== "merged") || tookOverSince(config, last);
+    return unmergedExport(config) !== null || tookOverSince(config, readHandback(config));
+}
+
+/**
+ * The operator's way out when the primary cannot take an export (it is lost
+ * for good): the export is finished if it was not, moved aside whole to
+ * kept/<id> beside the outbox and recorded as kept, so this standby may take
+ * over again. Nothing merges a kept export: it waits for a merge by hand
+ * (wirebot-merge on the primary, with its manifest), and nothing removes it.
+ */
+export async function keepExport(config: AgentConfig): Promise<string> {
+    if (config.role !== "standby") throw new ActivationRefused("keep-export is run on the standby");
+    let pending = unmergedExport(config);
+    if (!pending) return "no export waits for the primary: nothing to keep";
+    if (pending.state === "exporting") pending = (await handBack(config)).handback!;
+    const outbox = config.fileSync?.outboxDir;
+    if (!outbox) throw new Error("no outbox is configured (fileSync.outboxDir)");
+    const manifest = readState<{ id: string }>(outbox, MANIFEST);
+    if (manifest?.id !== pending.id) throw new ActivationRefused(`the outbox holds export ${manifest?.id ?? "none"}, not ${pending.id}: nothing was moved`);
+    const kept = path.join(path.dirname(outbox), "kept", pending.id);
+    fs.mkdirSync(path.dirname(kept), { recursive: true });
+    fs.renameSync(outbox, kept);
+    syncPath(path.dirname(kept));
+    syncPath(path.dirname(outbox));
+    writeState(config.stateDir, HANDBACK, { ...pending, state: "kept" });
+    return `export ${pending.id} is kept in ${kept} (its manifest names the live database of each copy) for a merge by hand; this standby may take over again`;
 }
 
 /** When the takeover this export hands back began: the files written since are this host's. None without a takeover record. */

@@ -5,7 +5,7 @@ import { activate, ActivationRefused } from "./activation";
 import { authorize } from "../heartbeat/auth";
 import type { AgentConfig } from "../../contract";
 import { handBack, markMerged } from "./handback";
-import { describeUnmerged, unmergedExport } from "./handback-record";
+import { awaitsMerge, describeUnmerged, unmergedExport } from "./handback-record";
 import { NotEnoughSpace } from "../core/disk-space";
 import { readBody, sendJson } from "../core/http";
 import { log } from "../core/log";
@@ -49,7 +49,7 @@ export async function handleTakeoverApi(config: AgentConfig, token: string, req:
         if (req.url === "/reseed") return sendJson(res, 200, { emptied: emptyReplicas(config) });
         // Stopping always hands back: a standby that served never stops without leaving its writes for the primary.
         const { timeline, handback } = await handBack(config);
-        const exported = handback && !handback.merged ? handback.exported : [];
+        const exported = awaitsMerge(handback) ? handback.exported : [];
         return sendJson(res, 200, { timeline, exported, handback });
     } catch (err) {
         const expected = err instanceof ReplicaBehind || err instanceof ActivationRefused || err instanceof NotEnoughSpace;
