@@ -2,6 +2,7 @@ import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from "node:child_pro
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { TestContext } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
 import type { AgentConfig } from "../../agent/contract";
 import { HOST_DIR } from "../../src/render/templates";
@@ -202,6 +203,27 @@ export class LoopbackPair {
         child.kill("SIGKILL");
         await gone;
     }
+}
+
+/** Both sides' event tables as they were at the takeover; the standby then served and took `written`. */
+export function standbyServed(pair: LoopbackPair, written: string[]): void {
+    const events = "CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT);";
+    for (const side of ["primary", "standby"] as const) pair.sql(side, "events.db", `PRAGMA journal_mode=WAL; ${events} INSERT INTO events VALUES ('before', 'signup');`);
+    pair.sql("standby", "events.db", written.map((id) => `INSERT INTO events VALUES ('${id}', 'standby');`).join(" "));
+    pair.unit("standby", SERVICE, true);
+    pair.unit("standby", CONNECTOR, true);
+    pair.writeStateFile("standby", "takeover.json", { at: new Date().toISOString(), reason: "test", timeline: [], automatic: false, planned: true, acknowledged: true });
+}
+
+/** The event ids in a side's events.db. */
+export const eventIds = (pair: LoopbackPair, side: SideName) => pair.sql(side, "events.db", "SELECT id FROM events ORDER BY id;").split("\n").filter(Boolean);
+
+/** For a test: a primary and a standby of its own, the standby's agent running until the test ends. */
+export async function pairFor(t: TestContext, bundle: string): Promise<LoopbackPair> {
+    const pair = await LoopbackPair.create(bundle);
+    t.after(() => pair.stopWatchdog());
+    await pair.startWatchdog();
+    return pair;
 }
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
