@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import type { AgentConfig } from "../../contract";
 import * as path from "node:path";
+import type { AgentConfig } from "../../contract";
 import { readState, syncPath, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
 import { ActivationRefused, deactivate, TimelineEntry, takeoverRecord } from "./activation";
@@ -65,6 +65,7 @@ export function markMerged(config: AgentConfig, id: string): Handback {
     const handback = readHandback(config);
     if (!handback || handback.id !== id) throw new ActivationRefused(`no export ${id} here; the last one is ${handback?.id ?? "none"}`);
     if (handback.state === "exporting") throw new ActivationRefused(`export ${id} is not complete yet; it cannot have been merged`);
+    if (handback.state === "kept") throw new ActivationRefused(`export ${id} was kept aside for a merge by hand; it is not merged this way`);
     const merged: Handback = { ...handback, state: "merged", merged: true };
     writeState(config.stateDir, HANDBACK, merged);
     if (config.fileSync?.outboxDir) fs.rmSync(config.fileSync.outboxDir, { recursive: true, force: true });
