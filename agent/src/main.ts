@@ -1,8 +1,13 @@
 import { activate, ActivationRefused, deactivate } from "./takeover/activation";
 import { AgentConfigError, loadConfig } from "./core/config";
 import { callLocalAgent } from "./core/local-call";
+import { OutOfTime } from "./core/deadline";
+import { NotEnoughSpace } from "./core/disk-space";
+import { StandbyRefused } from "./takeover/handover";
 import { drillSummary, runDrill } from "./drill/drill";
+import { forgetStandby } from "./takeover/failback";
 import { flip, FlipRefused } from "./takeover/flip";
+import { handBack, keepExport } from "./takeover/handback";
 import { mayServe } from "./heartbeat/may-serve";
 import { runReplicator } from "./replication/replicator";
 import { hostStatus } from "./core/status";
@@ -15,7 +20,8 @@ commands:
   replicator   run the primary's agent (heartbeats, status API)
   watchdog     run the standby's agent (heartbeat receiver, miss counter, takeover)
   activate [--force]  take over on this host: restore, services, connector
-  deactivate   stop serving on this host: connector, then services
+  deactivate   stop serving on this host: connector, then services; on the
+               standby, with a copy of its databases for the primary to merge
   flip serve|stand-down
                converge this host to the active side the stack config names
                (run by pulumi up's serving step); refuses an unsafe order
@@ -23,6 +29,11 @@ commands:
                exit 0 if this host may start its connector or a service: on the
                primary, a signed claim the standby refuses while it serves or
                is taking over
+  keep-export  on the standby, when the primary cannot take its unmerged export:
+               set it aside for a merge by hand, so the standby may take over
+  forget-standby
+               on the primary, when the standby is lost for good: the next
+               failback flip serves without the standby's writes
   drill        run the fire drill now (on the primary): switch over to the standby
                and back, with checks on both sides; log in /var/log/wirebot/fire-drill.log
   trigger-sync ask the local replicator for a full file sync now (signed request)
@@ -44,8 +55,18 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(JSON.stringify(takeover, null, 2) + "\n");
             return 0;
         }
-        case "deactivate":
-            process.stdout.write(JSON.stringify(await deactivate(loadConfig()), null, 2) + "\n");
+        case "deactivate": {
+            // On the standby, stopping hands back what it wrote, as the primary's failback asks it to.
+            const config = loadConfig();
+            const result = config.role === "standby" ? await handBack(config) : await deactivate(config);
+            process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+            return 0;
+        }
+        case "keep-export":
+            process.stdout.write(`wirebot-failover: ${await keepExport(loadConfig())}\n`);
+            return 0;
+        case "forget-standby":
+            process.stdout.write(`wirebot-failover: ${forgetStandby(loadConfig())}\n`);
             return 0;
         case "flip": {
             const direction = argv[1];
@@ -89,7 +110,7 @@ main(process.argv.slice(2)).then(
         if (code >= 0) process.exit(code);
     },
     (err: Error) => {
-        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused;
+        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused || err instanceof OutOfTime || err instanceof StandbyRefused || err instanceof NotEnoughSpace;
         process.stderr.write(`wirebot-failover: ${known ? err.message : err.stack ?? err.message}\n`);
         process.exit(1);
     },

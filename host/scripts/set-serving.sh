@@ -2,8 +2,8 @@
 # Puts a host in its serving role: the services then the connector when it is
 # the active side; otherwise the connector first, then the services, all
 # disabled so that a host that reboots never reconnects until told.
-# Units whose files changed since the last run are restarted if running
-# (changed_units comes from lib/unit-revisions.sh).
+# Units whose files changed since the last successful run are restarted if
+# running (changed_units and save_revisions come from lib/unit-revisions.sh).
 : "${SERVING:?}" "${SERVICES:?}" "${CONNECTOR:?}" "${UNIT_REVISIONS:?}"
 # Commands (absolute paths, space-separated) run before the services start when
 # the host takes over: the standby puts synced files in place and restores its
@@ -13,6 +13,12 @@ BEFORE_SERVING=${BEFORE_SERVING:-}
 # between the hosts, and the refusal of an unsafe order before anything changes.
 # Absent until the standby stack installed the agent: then there is no peer.
 FLIP_COMMAND=${FLIP_COMMAND:-}
+# The seconds of this step's time limit the flip may take: it bounds every wait
+# by what is left, so it ends (and a re-run resumes) before the step is killed.
+FLIP_BUDGET_SECONDS=${FLIP_BUDGET_SECONDS:-}
+# "yes" on the standby: its delete (pulumi destroy -s standby) is refused while it
+# serves or holds writes the primary has not merged, before anything is deleted.
+REFUSE_DELETE_WHILE_SERVING=${REFUSE_DELETE_WHILE_SERVING:-no}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
 # How long a started service must keep running before the step counts it as up.
 START_SETTLE_SECONDS=1
@@ -34,7 +40,7 @@ run_flip() {
         echo "no flip: $1 is not installed yet (no standby)"
         return 0
     fi
-    "$@" || {
+    WIREBOT_FLIP_BUDGET_SECONDS=$FLIP_BUDGET_SECONDS "$@" || {
         echo "refused: the serving role is left as it was" >&2
         exit 1
     }
@@ -96,10 +102,37 @@ step_create() {
         systemctl disable --now $SERVICES
         echo "not serving: connector $CONNECTOR and $SERVICES stopped and disabled"
     fi
+    # Only now: the units run with their new files, or are stopped and start with them.
+    save_revisions "$UNIT_REVISIONS"
+}
+
+# Why this host must not be deleted yet: a unit of its serving role runs, or the
+# agent's own check (the flip to stand down) refuses: an export not merged, a
+# takeover not handed back. Empty when nothing stands in the way.
+serving_reason() {
+    for unit in $CONNECTOR $SERVICES; do
+        if systemctl is-active --quiet "$unit"; then
+            echo "$unit is running"
+            return 0
+        fi
+    done
+    [ -n "$FLIP_COMMAND" ] || return 0
+    # shellcheck disable=SC2086
+    set -- $FLIP_COMMAND stand-down
+    [ -x "$1" ] || return 0
+    { "$@" >/dev/null; } 2>&1 || true
+}
+
+refuse_delete_while_serving() {
+    reason=$(serving_reason)
+    [ -n "$reason" ] || return 0
+    echo "the standby serves ($reason): fail back first (pulumi config set wirebot:activeSide primary on both stacks, pulumi up -s primary && pulumi up -s standby), then destroy" >&2
+    exit 1
 }
 
 # Undo: the units go back to how they were before the first run.
 step_delete() {
+    [ "$REFUSE_DELETE_WHILE_SERVING" != yes ] || refuse_delete_while_serving
     systemctl disable --now "$CONNECTOR" 2>/dev/null || true
     for unit in $SERVICES $CONNECTOR; do
         prior=$(cat "$PRIOR_DIR/$unit" 2>/dev/null || echo "disabled inactive")

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs a set of helper units, restarting those whose files changed
-# (changed_units comes from lib/unit-revisions.sh).
+# Runs a set of helper units, restarting those whose files changed since the
+# last successful run (changed_units and save_revisions: lib/unit-revisions.sh).
 : "${UNITS:?}" "${UNIT_REVISIONS:?}"
 
 step_create() {
@@ -10,6 +10,7 @@ step_create() {
     [ -z "$changed" ] || systemctl try-restart $changed
     # shellcheck disable=SC2086
     systemctl enable --now $UNITS
+    save_revisions "$UNIT_REVISIONS"
     echo "running: $UNITS"
 }
 

@@ -5,7 +5,9 @@
 # created first and the old delete becomes a no-op. Instances of one revision
 # are counted because the engine may create the same revision again before it
 # deletes an old instance of it (a failed update's leftover, then the config
-# put back): that late delete must not undo the new instance.
+# put back): that late delete must not undo the new instance. A step's delete may
+# refuse (step_delete exits non-zero before it undoes anything): then nothing is
+# counted either, and the same delete runs again next time.
 : "${STEP_ID:?}" "${REVISION:?}"
 STEP_STATE_DIR=/var/lib/wirebot-failover/steps
 STEP_MARKER="$STEP_STATE_DIR/$STEP_ID"
@@ -22,18 +24,19 @@ create)
     ;;
 delete)
     left=$(($(instances) - 1))
-    if [ "$left" -gt 0 ]; then echo "$left" >"$INSTANCES"; else rm -f "$INSTANCES"; fi
     if [ "$left" -gt 0 ]; then
+        echo "$left" >"$INSTANCES"
         echo "$STEP_ID: another instance of this revision is in place; nothing to undo"
     elif [ "$(cat "$STEP_MARKER" 2>/dev/null)" = "$REVISION" ]; then
         step_delete
-        rm -f "$STEP_MARKER"
+        rm -f "$INSTANCES" "$STEP_MARKER"
         # Leave no empty bookkeeping behind once the last step is undone.
         for dir in "$STEP_STATE_DIR" /var/lib/wirebot-failover/staging /var/lib/wirebot-failover/upload \
             /var/lib/wirebot-failover/unit-revisions /var/lib/wirebot-failover/prior-state /var/lib/wirebot-failover; do
             rmdir "$dir" 2>/dev/null || true
         done
     else
+        rm -f "$INSTANCES"
         echo "$STEP_ID: superseded by a newer revision; nothing to undo"
     fi
     ;;

@@ -21,7 +21,18 @@ export interface ServingRoleArgs {
     serving: boolean;
     /** A command run before the services start when this host takes over. */
     beforeServing?: string[];
+    /** The step's delete fails while this host serves or holds unmerged writes: its data would go with it. */
+    refuseDeleteWhileServing?: boolean;
     timeoutSeconds: number;
+}
+
+/**
+ * The flip's share of its serving step's time limit: the rest of the step
+ * (services started and checked, then the connector) runs after it, and the
+ * step is killed at the limit.
+ */
+export function flipBudgetSeconds(stepTimeoutSeconds: number): number {
+    return Math.floor(stepTimeoutSeconds * 0.75);
 }
 
 /**
@@ -67,8 +78,10 @@ export class ServingRole extends pulumi.ComponentResource {
                     CONNECTOR: CONNECTOR_UNIT,
                     UNIT_REVISIONS: revisions,
                     BEFORE_SERVING: (args.beforeServing ?? []).join(" "),
+                    REFUSE_DELETE_WHILE_SERVING: args.refuseDeleteWhileServing ? "yes" : "no",
                     // Run first; skipped by the script until the standby stack installed the agent.
                     FLIP_COMMAND,
+                    FLIP_BUDGET_SECONDS: String(flipBudgetSeconds(timeoutSeconds)),
                 },
                 timeoutSeconds,
             },

@@ -45,7 +45,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         privateKey: primaryRef.requireOutput("primarySshKey") as pulumi.Output<string>,
     };
     await checkHostKey(primary, { key: `${NAMESPACE}:primary.hostKey`, stack: primaryStackName, readFromOutputs: true });
-    const standby = await standbyHost(settings, primaryOut.primaryHost.host, checkHostKey);
+    const { host: standby, server } = await standbyHost(settings, primaryOut.primaryHost.host, checkHostKey);
     const { paths, services } = primaryOut;
     const heartbeatToken =
         settings.heartbeatToken ?? new random.RandomPassword("heartbeat-token", { length: 48, special: false }).result;
@@ -79,7 +79,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         probes: drillProbes(services, config.agent.drill),
     };
     const port = config.agent.port;
-    new ReplicationFeeders("feeders", {
+    const feeders = new ReplicationFeeders("feeders", {
         primary,
         standby: pulumi.all([standby.address, standby.hostKey]).apply(([host, hostKey]) => ({ host, port: standby.port, hostKey })),
         paths,
@@ -123,6 +123,8 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         timeout,
         { dependsOn: watchdog.installed },
     );
+    // The serving step depends on everything else in the stack, so pulumi destroy deletes it first:
+    // its delete refuses while the standby serves or holds unmerged writes, before anything else goes.
     const serving = new ServingRole(
         "standby",
         {
@@ -134,9 +136,10 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
             serving: config.activeSide === "standby",
             // Synced files and the databases from the replicas go into the live paths before the services start.
             beforeServing: TAKEOVER_COMMANDS,
+            refuseDeleteWhileServing: true,
             timeoutSeconds: timeout,
         },
-        { dependsOn: [watchdogRunning] },
+        { dependsOn: [watchdogRunning, watchdog, feeders, standbySetup, ...(server ? [server] : [])] },
     );
 
     return {
@@ -165,13 +168,13 @@ export function nextCommand(activeSide: string, primaryRecorded: string | undefi
     return "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby";
 }
 
-async function standbyHost(settings: StandbySettings, primaryAddress: string, checkHostKey: HostKeyCheck): Promise<SshHost> {
+async function standbyHost(settings: StandbySettings, primaryAddress: string, checkHostKey: HostKeyCheck): Promise<{ host: SshHost; server?: HetznerStandby }> {
     const { config } = settings;
     if (config.standby.provider === "existing") {
         const existing = config.standby.existing;
         const host = { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
         await checkHostKey(host, { key: `${NAMESPACE}:standby.existing.hostKey`, stack: pulumi.getStack() });
-        return host;
+        return { host };
     }
     const hetzner = config.standby.hetzner;
     await checkServerTypeOffered(hetzner.serverType, hetzner.location);
@@ -186,7 +189,7 @@ async function standbyHost(settings: StandbySettings, primaryAddress: string, ch
         heartbeatSourceCidrs: primaryCidrs,
         heartbeatPort: config.agent.port,
     });
-    return {
+    const host: SshHost = {
         name: "standby",
         address: server.address,
         port: 22,
@@ -195,6 +198,7 @@ async function standbyHost(settings: StandbySettings, primaryAddress: string, ch
         privateKey: settings.standbySshKey,
         arch: settings.standbyArch,
     };
+    return { host, server };
 }
 
 function addressCidr(address: string): string[] {

@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { adoptedPrimaryOptions, existingStandbyOptions } from "./fixtures";
-import { RecordedResource, runProgram, RunOptions } from "./harness";
+import { ProgramRun, RecordedResource, runProgram, RunOptions } from "./harness";
+import { FLIP_BUDGET_ENV } from "../../agent/contract";
+import { flipBudgetSeconds } from "../../src/components/serving-role";
 
 /** Names of resources whose inputs differ between two runs, plus any added or removed. */
 function changedResources(a: RecordedResource[], b: RecordedResource[]): string[] {
@@ -38,14 +40,33 @@ describe("flipping the active side", () => {
         }
     });
 
+    // Both serving steps, the primary's with a time limit of its own: read by the tests below.
+    let servingSteps: { primary: ProgramRun; standby: ProgramRun } | undefined;
+    const runs = async () => (servingSteps ??= { primary: await runProgram(adoptedPrimaryOptions({ remoteTimeoutSeconds: 100 })), standby: await runProgram(existingStandbyOptions()) });
+
     it("runs the agent's flip first in both serving steps, where the handover and the refusals live", async () => {
-        const primary = await runProgram(adoptedPrimaryOptions());
-        const standby = await runProgram(existingStandbyOptions());
+        const { primary, standby } = await runs();
         for (const stdin of [primary.byName("primary-serving").inputs.stdin as string, standby.byName("standby-serving").inputs.stdin as string]) {
             assert.match(stdin, /^FLIP_COMMAND='\/usr\/local\/bin\/wirebot-failover flip'$/m);
             const body = stdin.slice(stdin.indexOf("step_create()"));
             const firstChange = Math.min(body.indexOf("start_now $SERVICES"), body.indexOf('disable --now "$CONNECTOR"'));
             assert.ok(firstChange > 0 && body.indexOf("run_flip") < firstChange, "the flip runs before anything starts or stops");
+        }
+    });
+
+    it("gives the flip a share of its serving step's time limit, so the agent's waits end before the step is killed", async () => {
+        const { primary, standby } = await runs();
+        const cases = [
+            { run: primary, step: "primary-serving", seconds: 100 },
+            { run: standby, step: "standby-serving", seconds: 300 },
+        ];
+        for (const { run, step, seconds } of cases) {
+            const { stdin, create } = run.byName(step).inputs;
+            assert.match(create, new RegExp(`timeout -k 10 ${seconds} sh -s -- create`), "the step's own limit");
+            const budget = Number(/^FLIP_BUDGET_SECONDS='(\d+)'$/m.exec(stdin)?.[1]);
+            assert.equal(budget, flipBudgetSeconds(seconds));
+            assert.ok(budget > 0 && budget <= seconds * 0.75, `${step}: a budget of ${budget} s leaves the rest of the step too little of ${seconds} s`);
+            assert.match(stdin, new RegExp(`${FLIP_BUDGET_ENV}=\\$FLIP_BUDGET_SECONDS "\\$@"`), "the flip command gets it in its environment");
         }
     });
 

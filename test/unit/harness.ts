@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import type { HostKeyCheck } from "../../src/host/host-key-check";
 
 // Pulumi marks a secret inside mocked inputs with this signature pair.
@@ -15,6 +16,9 @@ export interface RecordedResource {
     inputs: Record<string, any>;
     /** Top-level input names whose value is (or contains) a secret. */
     secretInputs: string[];
+    /** The parent and the resources it depends on (explicitly or through its inputs), as the engine is told: "type::name" each. */
+    parent?: string;
+    dependencies: string[];
 }
 
 export interface ProgramRun {
@@ -62,6 +66,21 @@ function wrapSecret(value: unknown): unknown {
 export const REPLICATION_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeReplicationKeyForUnitTestsOnly000000";
 export const FILE_SYNC_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFileSyncKeyForUnitTestsOnly00000000";
 
+// The mocks hand a resource's inputs to newResource, not its parent and
+// dependencies; the monitor's request has them, and they order a destroy.
+const registered = new Map<string, { parent?: string; dependencies: string[] }>();
+const registerResource = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: any, callback: any) {
+    // urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>
+    const keyOf = (urn: string) => {
+        const [, , qualifiedType, ...name] = urn.split("::");
+        return `${qualifiedType.split("$").pop()}::${name.join("::")}`;
+    };
+    const parent = req.getParent() ? keyOf(req.getParent()) : undefined;
+    registered.set(`${req.getType()}::${req.getName()}`, { parent, dependencies: (req.getDependenciesList() as string[]).map(keyOf) });
+    return registerResource.call(this, req, callback);
+};
+
 /** Runs the program under Pulumi's mocks with the given stack config; `resources` receives each as it is registered. */
 export async function runProgram(options: RunOptions, resources: RecordedResource[] = []): Promise<ProgramRun> {
     await pulumi.runtime.setMocks(
@@ -71,7 +90,7 @@ export async function runProgram(options: RunOptions, resources: RecordedResourc
                     .filter(([, v]) => isSecretValue(v))
                     .map(([k]) => k);
                 const inputs = unwrapSecrets(args.inputs);
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs });
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, ...(registered.get(`${args.type}::${args.name}`) ?? { dependencies: [] }) });
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const outputs = { ...(options.stackOutputs?.[inputs.name] ?? {}) };
                     for (const key of options.stackSecretOutputs ?? []) {

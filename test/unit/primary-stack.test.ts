@@ -105,6 +105,7 @@ describe("primary stack", () => {
         const serving = run.byName("primary-serving");
         assert.match(payloadOf(serving.inputs.stdin), /^SERVING='yes'$/m);
         assert.match(serving.inputs.stdin, /^SERVICES='openclaw-gateway.service wirebot-scoreboard.service'$/m);
+        assert.match(serving.inputs.stdin, /^REFUSE_DELETE_WHILE_SERVING='no'$/m, "the primary stack's teardown is not held by the standby's state");
         assert.equal(run.outputs.activeSide, "primary");
     });
 

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
 import { fileSyncPaths } from "../../src/render/file-sync";
 import { nextCommand } from "../../src/stacks/standby";
-import { FILE_SYNC_PUBLIC_KEY, fileContent, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
+import { FILE_SYNC_PUBLIC_KEY, fileContent, RecordedResource, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
 const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
 
@@ -264,4 +264,39 @@ describe("the standby stack's next command", () => {
     it("while the primary is active, points to the switchover", () => {
         assert.match(nextCommand("primary", "primary"), /To switch over/);
     });
+});
+
+/**
+ * What pulumi destroy deletes only after `first`: the engine deletes a
+ * resource after every resource that depends on it and after its children.
+ */
+function deletedAfter(run: { resources: RecordedResource[] }, first: string): Set<string> {
+    const key = (r: RecordedResource) => `${r.type}::${r.name}`;
+    const byKey = new Map(run.resources.map((r) => [key(r), r]));
+    const after = new Set<string>();
+    const visit = (k: string) => {
+        const r = byKey.get(k);
+        for (const next of [...(r?.dependencies ?? []), ...(r?.parent ? [r.parent] : [])]) {
+            if (after.has(next)) continue;
+            after.add(next);
+            visit(next);
+        }
+    };
+    visit(key(run.resources.find((r) => r.name === first)!));
+    return after;
+}
+
+describe("destroying the standby stack", () => {
+    for (const [variant, options] of [["on Hetzner", standbyOptions], ["on an existing host", existingStandbyOptions]] as const) {
+        it(`deletes the standby's serving step first, whose delete refuses while the standby serves (${variant})`, async () => {
+            const run = await runProgram(options());
+            const serving = run.byName("standby-serving");
+            assert.match(serving.inputs.stdin, /^REFUSE_DELETE_WHILE_SERVING='yes'$/m);
+            const after = deletedAfter(run, "standby-serving");
+            const others = run.resources.filter((r) => r.name !== "standby-serving" && r.type !== "pulumi:pulumi:StackReference" && !r.type.startsWith("pulumi:providers:"));
+            const before = others.filter((r) => !after.has(`${r.type}::${r.name}`)).map((r) => r.name);
+            assert.deepEqual(before, [], "deleted before the serving step could refuse");
+            if (variant === "on Hetzner") assert.ok(after.has("hcloud:index/server:Server::standby-server"));
+        });
+    }
 });

@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { launcherCommand, stepStdin } from "../../src/host/remote-step";
+import { FLIP_BUDGET_ENV } from "../../agent/contract";
+import { launcherCommand, revisionOf, stepStdin } from "../../src/host/remote-step";
 
 // The host half of each step, run for real: the same stdin a host receives, in a
 // private mount namespace whose /var/lib is a fresh tmpfs, so the step's
@@ -15,15 +16,19 @@ function sandbox(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-step-"));
 }
 
+/** A step's create or delete; one that may fail prints its status instead of ending the run; `shell` runs a command between steps. */
+type StepAction = { stdin: string; action: "create" | "delete"; mayFail?: boolean } | { shell: string };
+
 /** Runs create/delete actions of steps in one namespace; returns the combined output. */
-function runSteps(actions: { stdin: string; action: "create" | "delete" }[], check = ""): { status: number; output: string } {
+function runSteps(actions: StepAction[], check = "", env: NodeJS.ProcessEnv = process.env): { status: number; output: string } {
     const scripts = actions.map((a, i) => {
+        if ("shell" in a) return a.shell;
         const file = path.join(os.tmpdir(), `wirebot-step-${process.pid}-${i}.sh`);
         fs.writeFileSync(file, a.stdin);
-        return `sh -s -- ${a.action} < ${file}`;
+        return `sh -s -- ${a.action} < ${file}${a.mayFail ? ' || echo "step failed: $?"' : ""}`;
     });
     const body = ["set -e", "mount -t tmpfs tmpfs /var/lib", ...scripts, check].join("\n");
-    const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", body], { encoding: "utf8" });
+    const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", body], { encoding: "utf8", env });
     return { status: result.status ?? -1, output: result.stdout + result.stderr };
 }
 
@@ -164,6 +169,115 @@ describe("host steps, run for real", () => {
         const run = runSteps([{ stdin: step, action: "create" }]);
         assert.notEqual(run.status, 0);
         assert.match(run.output, /cloudflared: this host is \w+ but the binary is for \w+/);
+    });
+});
+
+/** A host's serving step, with systemctl a stand-in that keeps unit states under `systemd` (test/unit/fakes/systemctl). */
+function servingStep(inputs: Record<string, string>) {
+    const systemd = sandbox();
+    const env = { ...process.env, PATH: `${path.join(__dirname, "fakes")}:${process.env.PATH}`, FAKE_SYSTEMD_DIR: systemd };
+    const stdin = stepStdin("standby-serving", "set-serving.sh", ["unit-revisions.sh"], {
+        SERVING: "yes",
+        SERVICES: "wirebot-scoreboard.service",
+        CONNECTOR: "cloudflared-wirebot.service",
+        UNIT_REVISIONS: "wirebot-scoreboard.service=aaa cloudflared-wirebot.service=bbb",
+        BEFORE_SERVING: "",
+        FLIP_COMMAND: "",
+        FLIP_BUDGET_SECONDS: "",
+        REFUSE_DELETE_WHILE_SERVING: "no",
+        ...inputs,
+    });
+    const calls = () => (fs.existsSync(path.join(systemd, "calls")) ? fs.readFileSync(path.join(systemd, "calls"), "utf8").split("\n").filter(Boolean) : []);
+    return { stdin, env, systemd, calls };
+}
+
+describe("a serving step, run for real", () => {
+    it("runs the agent's flip with its budget in the environment, before any unit changes", () => {
+        const flip = path.join(sandbox(), "wirebot-failover");
+        fs.writeFileSync(flip, `#!/bin/sh\necho "flip $2 with ${FLIP_BUDGET_ENV}=$${FLIP_BUDGET_ENV}"; echo "flip $2" >> "$FAKE_SYSTEMD_DIR/calls"\n`, { mode: 0o755 });
+        const step = servingStep({ SERVING: "no", FLIP_COMMAND: `${flip} flip`, FLIP_BUDGET_SECONDS: "225" });
+        const run = runSteps([{ stdin: step.stdin, action: "create" }], "", step.env);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, new RegExp(`^flip stand-down with ${FLIP_BUDGET_ENV}=225$`, "m"));
+        assert.deepEqual(step.calls().filter((c) => !c.startsWith("is-") && c !== "daemon-reload"), [
+            "flip stand-down",
+            "disable --now cloudflared-wirebot.service",
+            "disable --now wirebot-scoreboard.service",
+        ]);
+    });
+});
+
+describe("the standby's serving step, deleted by pulumi destroy -s standby", () => {
+    const FAIL_BACK = /the standby serves \((.*)\): fail back first \(pulumi config set wirebot:activeSide primary on both stacks, pulumi up -s primary && pulumi up -s standby\), then destroy/;
+
+    it("refuses while the standby serves, changing nothing, and goes through once it does not", () => {
+        const step = servingStep({ SERVING: "no", REFUSE_DELETE_WHILE_SERVING: "yes" });
+        const connector = path.join(step.systemd, "cloudflared-wirebot.service.active");
+        const run = runSteps(
+            [
+                { stdin: step.stdin, action: "create" },
+                // The watchdog took over since.
+                { shell: `echo active > ${connector}; : > ${step.systemd}/calls` },
+                { stdin: step.stdin, action: "delete", mayFail: true },
+                { shell: `echo "after refusal: $(grep -cv '^is-active' ${step.systemd}/calls || true) change(s), marker $(test -e ${STATE}/steps/standby-serving && echo kept)"` },
+                { shell: `echo inactive > ${connector}` },
+                { stdin: step.stdin, action: "delete" },
+            ],
+            `test ! -e ${STATE}/steps/standby-serving && echo deleted`,
+            step.env,
+        );
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, FAIL_BACK);
+        assert.match(run.output, /\(cloudflared-wirebot\.service is running\)/);
+        assert.match(run.output, /^step failed: 1$/m);
+        assert.match(run.output, /^after refusal: 0 change\(s\), marker kept$/m);
+        assert.match(run.output, /^restored the prior state/m);
+        assert.match(run.output, /^deleted$/m);
+    });
+
+    it("refuses while the agent says the standby holds writes the primary has not merged", () => {
+        const agent = path.join(sandbox(), "wirebot-failover");
+        fs.writeFileSync(agent, `#!/bin/sh\necho "wirebot-failover: this standby's export 1234 is not merged into the primary yet" >&2; exit 1\n`, { mode: 0o755 });
+        const step = servingStep({ SERVING: "no", REFUSE_DELETE_WHILE_SERVING: "yes", FLIP_COMMAND: `${agent} flip` });
+        // The flip in the create is the stand-down the agent refuses too; the step is put in place by hand here.
+        const run = runSteps([{ shell: `mkdir -p ${STATE}/steps && echo ${revisionOf(step.stdin)} > ${STATE}/steps/standby-serving` }, { stdin: step.stdin, action: "delete", mayFail: true }], "", step.env);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, FAIL_BACK);
+        assert.match(run.output, /export 1234 is not merged into the primary yet/);
+        assert.match(run.output, /^step failed: 1$/m);
+    });
+
+    it("does not stand in the way of a new revision replacing it while the standby serves", () => {
+        const v1 = servingStep({ REFUSE_DELETE_WHILE_SERVING: "yes" });
+        const v2 = servingStep({ REFUSE_DELETE_WHILE_SERVING: "yes", UNIT_REVISIONS: "wirebot-scoreboard.service=v2 cloudflared-wirebot.service=v2" });
+        const env = { ...v1.env, FAKE_SYSTEMD_DIR: v1.systemd };
+        const run = runSteps([{ stdin: v1.stdin, action: "create" }, { stdin: v2.stdin, action: "create" }, { stdin: v1.stdin, action: "delete" }], "", env);
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /superseded by a newer revision; nothing to undo/);
+    });
+});
+
+describe("a unit's new files", () => {
+    it("are marked as running only once the restart succeeded: a step that failed restarts the units again on its next run", () => {
+        const step = servingStep({ UNIT_REVISIONS: "wirebot-scoreboard.service=v2 cloudflared-wirebot.service=v2" });
+        for (const unit of ["wirebot-scoreboard.service", "cloudflared-wirebot.service"]) fs.writeFileSync(path.join(step.systemd, `${unit}.active`), "active\n");
+        fs.writeFileSync(path.join(step.systemd, "fail-try-restart"), "Job for wirebot-scoreboard.service failed (timeout)\n");
+        const run = runSteps(
+            [
+                { stdin: step.stdin, action: "create", mayFail: true },
+                { shell: `rm ${step.systemd}/fail-try-restart; : > ${step.systemd}/calls` },
+                { stdin: step.stdin, action: "create" },
+                { shell: `echo "second: $(grep -c try-restart ${step.systemd}/calls)"; : > ${step.systemd}/calls` },
+                { stdin: step.stdin, action: "create" },
+            ],
+            `echo "third: $(grep -c try-restart ${step.systemd}/calls || true)"`,
+            step.env,
+        );
+        assert.equal(run.status, 0, run.output);
+        assert.match(run.output, /^step failed: 1$/m);
+        assert.match(run.output, /Job for wirebot-scoreboard\.service failed \(timeout\)/);
+        assert.match(run.output, /^second: 1$/m, "the next run restarts the changed units");
+        assert.match(run.output, /^third: 0$/m, "once they run with their files, a run changes nothing");
     });
 });
 

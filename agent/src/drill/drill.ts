@@ -5,6 +5,7 @@ import { alerterFromFile } from "../monitoring/alerts";
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
 import { ExportEntry } from "../takeover/export";
+import { awaitsMerge, type Handback } from "../takeover/handback-record";
 import { callStandby, fingerprints, mergeHandback } from "../takeover/handover";
 import { shipFinalWrites } from "../replication/litestream-sync";
 import { log } from "../core/log";
@@ -88,16 +89,18 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
     // unless the standby cannot be made to let go: then it keeps serving and the alert says so.
     let released = !standbyActivated;
     if (standbyActivated) {
-        let handbackId = "";
+        let handback: Handback | null = null;
         released = await attempt(() =>
             step("deactivate standby", async () => {
-                const answer = (await standby("/deactivate", { export: true })) as { exported: ExportEntry[]; handback: { id: string } };
-                handbackId = answer.handback.id;
+                const answer = (await standby("/deactivate", { export: true })) as { exported: ExportEntry[]; handback: Handback | null };
+                handback = answer.handback;
                 return `stopped; ${answer.exported.length} database copy(ies) exported`;
             }),
         );
-        // A failed merge is retried by the next failback flip (wirebot-merge is append-only): the primary serves meanwhile.
-        if (released) await attempt(() => step("merge what the standby took", () => mergeHandback(config, token, handbackId)));
+        // A standby that never took over exports nothing. A failed merge is retried by
+        // the next failback flip (wirebot-merge is append-only): the primary serves meanwhile.
+        const pending = handback as Handback | null;
+        if (released && awaitsMerge(pending)) await attempt(() => step("merge what the standby took", () => mergeHandback(config, token, pending)));
     }
     if (offAt !== null && released) {
         await attempt(async () => {

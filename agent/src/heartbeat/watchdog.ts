@@ -13,9 +13,9 @@ import { databasesOf } from "../replication/databases";
 import { position } from "../replication/ltx-position";
 import { sendMetrics, standbyMetrics } from "../monitoring/host-metrics";
 import { recordClaim, recordHeartbeat } from "./primary-life";
-import { readState } from "../core/state";
 import { isActive } from "../core/systemd";
-import { HANDBACK, handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeover-api";
+import { readHandback } from "../takeover/handback-record";
+import { handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeover-api";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
 export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
@@ -89,7 +89,7 @@ async function handle(
             serving: isActive(config.units.connector),
             activating: activationUnderway(config),
             takeover: takeoverRecord(config),
-            handback: readState(config.stateDir, HANDBACK),
+            handback: readHandback(config),
         });
     }
     if (req.method === "POST" && req.url === "/claim") return handleClaim(config, token, counter, now, req, res);

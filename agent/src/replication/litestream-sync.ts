@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { Deadline } from "../core/deadline";
 import * as fs from "node:fs";
 import { type AgentConfig, LITESTREAM_SOCKET } from "../../contract";
 import { databasesOf } from "./databases";
@@ -30,17 +30,14 @@ export async function litestreamListening(): Promise<void> {
     }
 }
 
-export function shipFinalWrites(config: AgentConfig): string {
+export function shipFinalWrites(config: AgentConfig, deadline = Deadline.unbounded()): string {
     const shipped: string[] = [];
     for (const db of databasesOf(config)) {
         if (!fs.existsSync(db.live)) continue;
         let result: SyncResult;
         try {
-            const out = execFileSync("litestream", ["sync", "-wait", "-timeout", String(SYNC_TIMEOUT_SECONDS), "-socket", LITESTREAM_SOCKET, "-json", db.live], {
-                encoding: "utf8",
-                stdio: ["ignore", "pipe", "pipe"],
-                timeout: (SYNC_TIMEOUT_SECONDS + 5) * 1000,
-            });
+            const args = ["sync", "-wait", "-timeout", String(SYNC_TIMEOUT_SECONDS), "-socket", LITESTREAM_SOCKET, "-json", db.live];
+            const out = deadline.run(`shipping the last writes of ${db.live}`, (SYNC_TIMEOUT_SECONDS + 5) * 1000, "litestream", args, { stdio: ["ignore", "pipe", "pipe"] });
             result = JSON.parse(out) as SyncResult;
         } catch (err) {
             const e = err as { stderr?: string; message: string };

@@ -1,18 +1,22 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
+import { Deadline } from "../core/deadline";
 import { log } from "../core/log";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
 import { readState, writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
 import { askWitness, decide } from "../heartbeat/witness";
+import { describeUnmerged, unmergedExport } from "./handback-record";
 
 export const TAKEOVER = "takeover.json";
 /** Present while an activation runs: the returning primary's claim to serve is refused meanwhile. */
 export const ACTIVATING = "activating.json";
 const WITNESS_TIMEOUT_MS = 3000;
+/** Their own limits, generous: within a flip, what is left of its budget when that is shorter. */
+const PLACE_FILES_LIMIT_MS = 10 * 60_000;
+const RESTORE_LIMIT_MS = 30 * 60_000;
 
 export interface TimelineEntry {
     step: string;
@@ -22,6 +26,8 @@ export interface TimelineEntry {
 
 export interface Takeover {
     at: string;
+    /** When the activation began, before anything was restored or started (absent in older records). */
+    startedAt?: string;
     reason: string;
     timeline: TimelineEntry[];
     /** The watchdog took over on its own: the config still says primary until the operator flips it. */
@@ -58,15 +64,16 @@ async function timed(timeline: TimelineEntry[], step: string, run: () => unknown
  * the live paths, the services, then the connector. Safe to run again; refuses while the witness shows
  * the primary still serving, unless forced by the operator.
  */
-export async function activate(config: AgentConfig, reason: string, force = false, kind: ActivationKind = {}): Promise<Takeover> {
+export async function activate(config: AgentConfig, reason: string, force = false, kind: ActivationKind = {}, deadline = Deadline.unbounded()): Promise<Takeover> {
     // The marker goes down before the primary's last sign of life is read, and a
     // claim is recorded before the marker is read (see the watchdog): one of the
     // two always sees the other, so a returning primary and this activation
     // never both go ahead.
     writeState(config.stateDir, ACTIVATING, { pid: process.pid, at: new Date().toISOString(), reason });
     try {
+        refuseIfExportUnmerged(config);
         if (kind.primaryMustBeSilent) refuseIfPrimaryAlive(config);
-        return await activateSteps(config, reason, force, kind);
+        return await activateSteps(config, reason, force, kind, deadline);
     } finally {
         fs.rmSync(path.join(config.stateDir, ACTIVATING), { force: true });
     }
@@ -77,6 +84,21 @@ function refuseIfPrimaryAlive(config: AgentConfig): void {
     if (silence !== null && silence < primaryDownAfterSeconds(config)) {
         throw new ActivationRefused(`the primary showed life ${silence.toFixed(1)} s ago (heartbeat or claim to serve); not activating`);
     }
+}
+
+/**
+ * The writes this standby took last time exist only in its live databases and
+ * its outbox until the primary merges them; a restore would set the live ones
+ * aside and the next export would replace the outbox.
+ */
+function refuseIfExportUnmerged(config: AgentConfig): void {
+    const pending = unmergedExport(config);
+    if (!pending) return;
+    throw new ActivationRefused(
+        `this standby's ${describeUnmerged(pending)}: the writes it took last time exist only here, and taking over again would set them aside. ` +
+            "Merge them first: fail back (wirebot:activeSide primary on both stacks, pulumi up -s primary), or on a primary that already serves run wirebot-failover flip serve. " +
+            "If the primary is lost and cannot take them: wirebot-failover keep-export on this standby sets them aside for a merge by hand, then take over again",
+    );
 }
 
 /** An activation is under way on this host, by a process that still runs. */
@@ -91,7 +113,8 @@ export function activationUnderway(config: AgentConfig): boolean {
     }
 }
 
-async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind): Promise<Takeover> {
+async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind, deadline: Deadline): Promise<Takeover> {
+    const startedAt = new Date().toISOString();
     const timeline: TimelineEntry[] = [];
     if (!force && config.witnessUrl) {
         const witnessUrl = config.witnessUrl;
@@ -107,13 +130,13 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
     }
     const connectorUp = isActive(config.units.connector);
     if (!connectorUp) {
-        await timed(timeline, "place files", () => lastLine(execFileSync(HOST_COMMANDS.placeFiles, { encoding: "utf8" })));
-        await timed(timeline, "restore", () => lastLine(execFileSync(HOST_COMMANDS.restore, { encoding: "utf8" })));
+        await timed(timeline, "place files", () => lastLine(deadline.run("putting the synced files in place", PLACE_FILES_LIMIT_MS, HOST_COMMANDS.placeFiles, [])));
+        await timed(timeline, "restore", () => lastLine(deadline.run("the restore of the databases", RESTORE_LIMIT_MS, HOST_COMMANDS.restore, [])));
     }
     await timed(timeline, "start services", () => void systemctl("enable", "--now", ...config.units.services));
     await timed(timeline, "start connector", () => void systemctl("enable", "--now", config.units.connector));
     const automatic = kind.automatic ?? false;
-    const takeover: Takeover = { at: new Date().toISOString(), reason, timeline, automatic, planned: kind.planned ?? false, acknowledged: !automatic };
+    const takeover: Takeover = { at: new Date().toISOString(), startedAt, reason, timeline, automatic, planned: kind.planned ?? false, acknowledged: !automatic };
     writeState(config.stateDir, TAKEOVER, takeover);
     return takeover;
 }

@@ -1,15 +1,19 @@
 import { execFileSync } from "node:child_process";
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
+import { ensureSpace, sizeWithWal } from "../core/disk-space";
+import { syncPath, writeDurably } from "../core/state";
 import { databasesOf } from "../replication/databases";
+import { changedFiles, copyFiles, FileEntry } from "./file-handback";
 
 export const MANIFEST = "manifest.json";
 
 export interface ExportEntry {
     file: string;
     live: string;
+    /** Size of the copy: what the primary needs free before it pulls the export. */
+    bytes?: number;
 }
 
 /** The outbox's manifest: which export this is (the primary names it when it merges), and what it holds. */
@@ -17,28 +21,48 @@ export interface ExportManifest {
     id: string;
     at: string;
     entries: ExportEntry[];
+    /** The hub's files the standby wrote while it served (absent in exports made before files were handed back). */
+    files?: FileEntry[];
 }
 
 /**
  * After the standby served: a consistent copy (sqlite3 .backup) of each of its
  * live databases in the outbox, with a manifest naming the live path each belongs
- * to, owned by the sync user so the primary can pull them over its sync key.
+ * to, and the hub's files it wrote since `since` (its takeover began), owned by
+ * the sync user so the primary can pull them over its sync key. Built beside the
+ * outbox, flushed to disk and renamed into place, so the outbox holds a whole
+ * export or none.
  */
-export function exportDatabases(config: AgentConfig): ExportManifest {
+export function exportHandback(config: AgentConfig, id: string, since: string | null): ExportManifest {
     const outbox = config.fileSync?.outboxDir;
     if (!outbox) throw new Error("no outbox is configured (fileSync.outboxDir)");
-    fs.rmSync(outbox, { recursive: true, force: true });
-    fs.mkdirSync(outbox, { recursive: true, mode: 0o700 });
-    const entries: ExportEntry[] = [];
-    for (const db of databasesOf(config)) {
-        if (!fs.existsSync(db.live)) continue;
-        const file = `${entries.length}-${path.basename(db.live)}`;
-        execFileSync("sqlite3", [db.live, `.backup '${path.join(outbox, file)}'`], { timeout: 120_000 });
-        entries.push({ file, live: db.live });
-    }
-    const manifest: ExportManifest = { id: crypto.randomUUID(), at: new Date().toISOString(), entries };
-    fs.writeFileSync(path.join(outbox, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+    const partial = `${outbox}.partial`;
+    fs.rmSync(partial, { recursive: true, force: true });
+    const dbs = databasesOf(config).filter((db) => fs.existsSync(db.live));
+    const files = changedFiles(config, since);
+    const bytes = dbs.reduce((sum, db) => sum + sizeWithWal(db.live), 0) + files.reduce((sum, f) => sum + f.bytes, 0);
+    ensureSpace(path.dirname(outbox), bytes, "the copy of this standby's databases and files");
+    fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
+    const entries = dbs.map((db, i): ExportEntry => {
+        const file = `${i}-${path.basename(db.live)}`;
+        const copy = path.join(partial, file);
+        execFileSync("sqlite3", [db.live, `.backup '${copy}'`], { timeout: 120_000 });
+        syncPath(copy);
+        return { file, live: db.live, bytes: fs.statSync(copy).size };
+    });
+    copyFiles(files, partial);
+    const manifest: ExportManifest = { id, at: new Date().toISOString(), entries, files };
+    writeDurably(path.join(partial, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
     const owner = fs.statSync(path.dirname(outbox));
-    for (const name of [".", ...fs.readdirSync(outbox)]) fs.chownSync(path.join(outbox, name), owner.uid, owner.gid);
+    chownTree(partial, owner.uid, owner.gid);
+    syncPath(partial);
+    fs.rmSync(outbox, { recursive: true, force: true });
+    fs.renameSync(partial, outbox);
+    syncPath(path.dirname(outbox));
     return manifest;
+}
+
+function chownTree(target: string, uid: number, gid: number): void {
+    fs.chownSync(target, uid, gid);
+    if (fs.lstatSync(target).isDirectory()) for (const name of fs.readdirSync(target)) chownTree(path.join(target, name), uid, gid);
 }

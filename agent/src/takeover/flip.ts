@@ -1,12 +1,17 @@
 import { activate, Takeover, takeoverRecord, TAKEOVER } from "./activation";
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
-import { askStandby, callStandby, fingerprints, Handback, localPositions, mergeHandback, reseedReplicas, StandbyView } from "./handover";
+import { Deadline } from "../core/deadline";
+import { failBack } from "./failback";
+import { describeTakeover, FlipRefused } from "./refusals";
+import { askStandby, callStandby, fingerprints, localPositions, STANDBY_CALL_TIMEOUT_MS } from "./handover";
+import { describeUnmerged, unmergedExport } from "./handback-record";
+import { owesHandback } from "./handback";
+import { reseedReplicas } from "./reseed";
 import { litestreamListening, ShipFailed, shipFinalWrites } from "../replication/litestream-sync";
 import { log } from "../core/log";
-import { readState, writeState } from "../core/state";
+import { writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
-import { HANDBACK } from "./takeover-api";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
 
 /**
@@ -20,61 +25,21 @@ import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/pri
  */
 export type FlipDirection = "serve" | "stand-down";
 
-export class FlipRefused extends Error {}
+export { FlipRefused };
 
 const ORDER = "the order is: pulumi up -s primary, then pulumi up -s standby (in an emergency, pulumi up -s standby alone)";
 
-export async function flip(config: AgentConfig, direction: FlipDirection, now = Date.now()): Promise<string> {
-    if (config.role === "primary") return direction === "serve" ? primaryServe(config) : primaryStandDown(config);
-    return direction === "serve" ? standbyServe(config, now) : standbyStandDown(config, now);
+export async function flip(config: AgentConfig, direction: FlipDirection, now = Date.now(), deadline = Deadline.fromEnvironment()): Promise<string> {
+    if (config.role === "primary") return direction === "serve" ? failBack(config, deadline) : primaryStandDown(config, deadline);
+    return direction === "serve" ? standbyServe(config, now, deadline) : standbyStandDown(config, now);
 }
 
 function serving(config: AgentConfig): boolean {
     return isActive(config.units.connector) || config.units.services.some(isActive);
 }
 
-function describeTakeover(t: StandbyView["takeover"]): string {
-    return t ? `${t.automatic ? "automatically " : ""}at ${t.at} (${t.reason})` : "";
-}
-
-/** Failback: the standby stops and exports, its writes are merged here by key, replication starts over, then this host serves. */
-async function primaryServe(config: AgentConfig): Promise<string> {
-    if (isActive(config.units.connector)) return "the primary already serves";
-    const standby = await askStandby(config);
-    if ("unreachable" in standby) {
-        log(`flip: the standby cannot be asked (${standby.unreachable}); the primary is the configured active side`);
-        return "the standby cannot be asked; serving as configured";
-    }
-    if (standby.activating && !standby.serving) {
-        throw new FlipRefused("the standby is taking over right now (its watchdog or an emergency flip); run pulumi up -s primary again once it serves, after acknowledging it");
-    }
-    const token = readSecretFile(config.tokenFile);
-    if (standby.serving) {
-        const t = standby.takeover;
-        if (t?.automatic && !t.acknowledged) {
-            throw new FlipRefused(
-                `the standby took over ${describeTakeover(t)} and the config was never flipped to acknowledge it; its writes since then exist only there. ` +
-                    "Acknowledge first: pulumi config set wirebot:activeSide standby on both stacks, pulumi up -s standby; then fail back by setting it to primary again (pulumi up -s primary, then -s standby).",
-            );
-        }
-        log("flip: the standby serves; asking it to stop and hand back what it took");
-        const answer = (await callStandby(config, token, "/deactivate", { export: true })) as { handback: { id: string } };
-        return finishFailback(config, token, answer.handback.id);
-    }
-    if (standby.handback && !standby.handback.merged) return finishFailback(config, token, standby.handback.id);
-    return "the standby does not serve and has nothing unmerged";
-}
-
-async function finishFailback(config: AgentConfig, token: string, handbackId: string): Promise<string> {
-    const merged = await mergeHandback(config, token, handbackId);
-    log(`flip: merged the standby's export ${handbackId}: ${merged}`);
-    const reseeded = await reseedReplicas(config, token);
-    log(`flip: ${reseeded}`);
-    return `failback: merged ${merged}; ${reseeded}`;
-}
-
 /** Switchover: writes stop here, the standby takes over once its replicas hold this host's last write. */
-async function primaryStandDown(config: AgentConfig): Promise<string> {
+async function primaryStandDown(config: AgentConfig, deadline: Deadline): Promise<string> {
     const standby = await askStandby(config);
     if (!serving(config)) return "the primary does not serve";
     if ("unreachable" in standby) {
@@ -85,9 +50,9 @@ async function primaryStandDown(config: AgentConfig): Promise<string> {
     systemctl("disable", "--now", config.units.connector);
     systemctl("disable", "--now", ...config.units.services);
     try {
-        const shipped = shipFinalWrites(config);
+        const shipped = shipFinalWrites(config, deadline);
         log(`flip: writes stopped; shipped ${shipped}`);
-        const answer = await handOver(config, token);
+        const answer = await handOver(config, token, deadline);
         return `switchover: writes stopped and shipped (${shipped}), the standby's replicas matched in ${answer.caughtUpMs} ms, it serves (${answer.takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")})`;
     } catch (err) {
         // The standby would not take over: this host serves again rather than nobody.
@@ -103,9 +68,10 @@ interface HandedOver {
     caughtUpMs: number;
 }
 
-function askToTakeOver(config: AgentConfig, token: string): Promise<HandedOver> {
+function askToTakeOver(config: AgentConfig, token: string, deadline: Deadline): Promise<HandedOver> {
     const expect = fingerprints(config);
-    return callStandby(config, token, "/activate", { reason: "switchover: the config made the standby active", expect }) as Promise<HandedOver>;
+    const reason = "switchover: the config made the standby active";
+    return deadline.within("the standby's takeover", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/activate", { reason, expect }, ms)) as Promise<HandedOver>;
 }
 
 /**
@@ -116,21 +82,21 @@ function askToTakeOver(config: AgentConfig, token: string): Promise<HandedOver> 
  * never match, so it is replicated afresh from this host and the standby is
  * asked once more; a second refusal stands.
  */
-async function handOver(config: AgentConfig, token: string): Promise<HandedOver> {
+async function handOver(config: AgentConfig, token: string, deadline: Deadline): Promise<HandedOver> {
     try {
-        return await askToTakeOver(config, token);
+        return await askToTakeOver(config, token, deadline);
     } catch (err) {
         if (!/replicas still behind/.test((err as Error).message)) throw err;
         log(`flip: the standby's replicas do not match this host's databases (${(err as Error).message}); replicating afresh from this host and asking once more`);
-        log(`flip: ${await reseedReplicas(config, token)}`);
+        log(`flip: ${await reseedReplicas(config, token, deadline)}`);
         await litestreamListening();
-        log(`flip: shipped ${shipFinalWrites(config)}`);
-        return askToTakeOver(config, token);
+        log(`flip: shipped ${shipFinalWrites(config, deadline)}`);
+        return askToTakeOver(config, token, deadline);
     }
 }
 
 /** Emergency failover, or the acknowledgement of an automatic one (or of a switchover the primary already made). */
-async function standbyServe(config: AgentConfig, now: number): Promise<string> {
+async function standbyServe(config: AgentConfig, now: number, deadline: Deadline): Promise<string> {
     const current = takeoverRecord(config);
     if (isActive(config.units.connector)) {
         if (current && !current.acknowledged) {
@@ -148,9 +114,8 @@ async function standbyServe(config: AgentConfig, now: number): Promise<string> {
         );
     }
     // The witness is asked (bounded): a primary that still serves the hostname is a partition, not a dead primary.
-    const takeover = await activate(config, `emergency failover: the config made the standby active; no heartbeat ${age === null ? "since this agent started" : `for ${age.toFixed(0)} s`}`, false, {
-        primaryMustBeSilent: true,
-    });
+    const reason = `emergency failover: the config made the standby active; no heartbeat ${age === null ? "since this agent started" : `for ${age.toFixed(0)} s`}`;
+    const takeover = await activate(config, reason, false, { primaryMustBeSilent: true }, deadline);
     return `emergency failover: serving from the replicas as they were (${takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")})`;
 }
 
@@ -169,9 +134,10 @@ async function standbyStandDown(config: AgentConfig, now: number): Promise<strin
                 `Fail back with pulumi up -s primary (it stops this standby, merges its writes by event id and serves), then pulumi up -s standby; ${ORDER}.`,
         );
     }
-    const handback = readState<Handback>(config.stateDir, HANDBACK);
-    if (handback && !handback.merged) {
-        throw new FlipRefused(`this standby's export ${handback.id} is not merged into the primary yet: run pulumi up -s primary (it merges it), then pulumi up -s standby`);
+    const pending = unmergedExport(config);
+    if (pending) throw new FlipRefused(`this standby's ${describeUnmerged(pending)}: run pulumi up -s primary (it merges it), then pulumi up -s standby`);
+    if (owesHandback(config)) {
+        throw new FlipRefused(`this standby took over at ${current?.at} and stopped without handing back what it wrote: run pulumi up -s primary (it has the standby export and merges it), then pulumi up -s standby`);
     }
     return "the standby does not serve";
 }

@@ -1,17 +1,22 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { signedHeaders } from "../heartbeat/auth";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
 import { databasesOf, durableFingerprint } from "../replication/databases";
-import { ExportEntry, ExportManifest, MANIFEST } from "./export";
+import { ExportManifest, MANIFEST } from "./export";
+import type { Handback } from "./handback-record";
 import { localStateDir, position } from "../replication/ltx-position";
+import { Deadline } from "../core/deadline";
+import { ensureSpace } from "../core/disk-space";
+import { mergeFiles } from "./file-handback";
+import { inboxFor, pruneInbox } from "./inbox";
 import { writeState } from "../core/state";
-import { isActive, systemctl } from "../core/systemd";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
 export const MERGED = "last-merge.json";
-const STANDBY_CALL_TIMEOUT_MS = 120_000;
+export const STANDBY_CALL_TIMEOUT_MS = 120_000;
+/** A pull or a merge's own limit; within a flip, what is left of its budget when that is shorter. */
+const COMMAND_LIMIT_MS = 600_000;
 export const ASK_TIMEOUT_MS = 3000;
 
 /** What the standby's GET /serving answers. */
@@ -23,13 +28,8 @@ export interface StandbyView {
     handback: Handback | null;
 }
 
-/** The standby's record of the copy it made of its databases when it gave the role back. */
-export interface Handback {
-    id: string;
-    at: string;
-    exported: ExportEntry[];
-    merged: boolean;
-}
+/** The standby answered a call with its reason not to do it (a refusal, or its own failure). */
+export class StandbyRefused extends Error {}
 
 /** A signed call to the standby's agent; a refusal comes back as an error carrying the standby's reason. */
 export async function callStandby(config: AgentConfig, token: string, call: string, body: unknown, timeoutMs = STANDBY_CALL_TIMEOUT_MS): Promise<unknown> {
@@ -41,7 +41,7 @@ export async function callStandby(config: AgentConfig, token: string, call: stri
         signal: AbortSignal.timeout(timeoutMs),
     });
     const answer = (await response.json()) as { error?: string };
-    if (!response.ok) throw new Error(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);
+    if (!response.ok) throw new StandbyRefused(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);
     return answer;
 }
 
@@ -69,31 +69,22 @@ export function localPositions(config: AgentConfig): string {
 /**
  * Pulls the standby's exported copies over the sync key and merges each into
  * its live database by key (tenant databases new on the standby are copied
- * whole), then tells the standby its copy is merged.
+ * whole), puts the hub's files it wrote in place (see mergeFiles), then tells
+ * the standby its copy is merged.
  */
-export async function mergeHandback(config: AgentConfig, token: string, handbackId: string): Promise<string> {
-    const inbox = path.join(config.stateDir, "inbox");
-    execFileSync(HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
+export async function mergeHandback(config: AgentConfig, token: string, handback: Handback, deadline = Deadline.unbounded()): Promise<string> {
+    const handbackId = handback.id;
+    const inbox = inboxFor(config, handbackId);
+    const bytes = handback.exported.reduce((sum, e) => sum + (e.bytes ?? 0), 0) + (handback.fileBytes ?? 0);
+    ensureSpace(inbox, bytes, `the pull of the standby's export ${handbackId}`);
+    deadline.run("the pull of the standby's export", COMMAND_LIMIT_MS, HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"] });
     const manifest = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportManifest;
     if (manifest.id !== handbackId) throw new Error(`the standby's outbox holds export ${manifest.id}, not ${handbackId}; run the flip again`);
-    const lines = manifest.entries.map((e) => execFileSync(HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
-    writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines });
-    await callStandby(config, token, "/merged", { id: handbackId });
-    return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
+    const lines = manifest.entries.map((e) => deadline.run(`the merge of ${e.live}`, COMMAND_LIMIT_MS, HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live]).trim());
+    const files = mergeFiles(manifest.files ?? [], inbox, handbackId);
+    writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines, files });
+    pruneInbox(config);
+    await deadline.within("telling the standby its export is merged", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/merged", { id: handbackId }, ms));
+    const databases = lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
+    return `${databases}; ${files}`;
 }
-
-/**
- * After the standby served, its replicas hold the primary's data from before:
- * they are emptied on the standby and Litestream starts over from the primary's
- * databases as they are now, so no stale position is ever mixed in.
- */
-export async function reseedReplicas(config: AgentConfig, token: string): Promise<string> {
-    const wasActive = isActive(LITESTREAM_UNIT);
-    if (wasActive) systemctl("stop", LITESTREAM_UNIT);
-    const dbs = databasesOf(config);
-    for (const db of dbs) fs.rmSync(localStateDir(db.live), { recursive: true, force: true });
-    await callStandby(config, token, "/reseed", {});
-    if (wasActive) systemctl("start", LITESTREAM_UNIT);
-    return `${dbs.length} database(s) replicate afresh${wasActive ? "" : " (Litestream was not running here)"}`;
-}
-

@@ -1,20 +1,19 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { activate, ActivationRefused, deactivate } from "./activation";
+import { activate, ActivationRefused } from "./activation";
 import { authorize } from "../heartbeat/auth";
 import type { AgentConfig } from "../../contract";
-import { exportDatabases } from "./export";
-import { Handback } from "./handover";
+import { handBack, markMerged } from "./handback";
+import { awaitsMerge, describeUnmerged, unmergedExport } from "./handback-record";
+import { NotEnoughSpace } from "../core/disk-space";
 import { readBody, sendJson } from "../core/http";
 import { log } from "../core/log";
 import { runProbes, START_WAIT_MS } from "../drill/probes";
 import { ReplicaBehind, waitForReplicas } from "../replication/replica-check";
-import { readState, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
 
 export const TAKEOVER_PATHS = ["/activate", "/deactivate", "/probe", "/merged", "/reseed"];
-export const HANDBACK = "handback.json";
 const MAX_AGE_MS = 30_000;
 const REPLICA_WAIT_MS = 30_000;
 
@@ -33,7 +32,7 @@ interface ActivateRequest {
 export async function handleTakeoverApi(config: AgentConfig, token: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
     if (!authorize(req, body, token, Date.now(), MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
-    const request = (body ? JSON.parse(body) : {}) as ActivateRequest & { drillId?: string; export?: boolean; id?: string };
+    const request = (body ? JSON.parse(body) : {}) as ActivateRequest & { drillId?: string; id?: string };
     try {
         if (req.url === "/activate") {
             const caughtUpMs = request.expect ? await waitForReplicas(config, request.expect, REPLICA_WAIT_MS) : null;
@@ -50,26 +49,15 @@ export async function handleTakeoverApi(config: AgentConfig, token: string, req:
         }
         if (req.url === "/merged") return sendJson(res, 200, markMerged(config, request.id ?? ""));
         if (req.url === "/reseed") return sendJson(res, 200, { emptied: emptyReplicas(config) });
-        const timeline = await deactivate(config);
-        if (!request.export) return sendJson(res, 200, { timeline, exported: [] });
-        const manifest = exportDatabases(config);
-        const handback: Handback = { id: manifest.id, at: manifest.at, exported: manifest.entries, merged: false };
-        writeState(config.stateDir, HANDBACK, handback);
-        return sendJson(res, 200, { timeline, exported: manifest.entries, handback });
+        // Stopping always hands back: a standby that served never stops without leaving its writes for the primary.
+        const { timeline, handback } = await handBack(config);
+        const exported = awaitsMerge(handback) ? handback.exported : [];
+        return sendJson(res, 200, { timeline, exported, handback });
     } catch (err) {
-        const expected = err instanceof ReplicaBehind || err instanceof ActivationRefused;
+        const expected = err instanceof ReplicaBehind || err instanceof ActivationRefused || err instanceof NotEnoughSpace;
         log(`takeover: ${req.url} failed: ${(err as Error).message}`);
         return sendJson(res, expected ? 409 : 500, { error: (err as Error).message });
     }
-}
-
-/** The primary has merged this export: the standby's writes are safe there. */
-function markMerged(config: AgentConfig, id: string): Handback {
-    const handback = readState<Handback>(config.stateDir, HANDBACK);
-    if (!handback || handback.id !== id) throw new ActivationRefused(`no export ${id} here; the last one is ${handback?.id ?? "none"}`);
-    const merged = { ...handback, merged: true };
-    writeState(config.stateDir, HANDBACK, merged);
-    return merged;
 }
 
 /**
@@ -78,8 +66,8 @@ function markMerged(config: AgentConfig, id: string): Handback {
  */
 function emptyReplicas(config: AgentConfig): number {
     if (isActive(config.units.connector)) throw new ActivationRefused("this standby serves: its replicas are not to be emptied");
-    const handback = readState<Handback>(config.stateDir, HANDBACK);
-    if (handback && !handback.merged) throw new ActivationRefused(`export ${handback.id} is not merged into the primary yet`);
+    const pending = unmergedExport(config);
+    if (pending) throw new ActivationRefused(describeUnmerged(pending));
     let emptied = 0;
     for (const name of fs.existsSync(config.replicaDir) ? fs.readdirSync(config.replicaDir) : []) {
         fs.rmSync(path.join(config.replicaDir, name), { recursive: true, force: true });

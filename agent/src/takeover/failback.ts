@@ -1,0 +1,91 @@
+import type { AgentConfig } from "../../contract";
+import { readSecretFile } from "../core/config";
+import { Deadline } from "../core/deadline";
+import { log } from "../core/log";
+import { readState, removeState, writeState } from "../core/state";
+import { isActive } from "../core/systemd";
+import { describeTakeover, FlipRefused } from "./refusals";
+import { awaitsMerge, type Handback } from "./handback-record";
+import { askStandby, callStandby, mergeHandback, STANDBY_CALL_TIMEOUT_MS } from "./handover";
+import * as reseed from "./reseed";
+
+/**
+ * Failback: the standby stops and hands back what it wrote, that is merged here
+ * by key, replication starts over, then this host serves. The standby is always
+ * asked to hand back, serving or not: only it knows whether it took writes since
+ * its last export, or left one halfway.
+ */
+export async function failBack(config: AgentConfig, deadline: Deadline): Promise<string> {
+    const standby = await askStandby(config);
+    const servingHere = isActive(config.units.connector);
+    if ("unreachable" in standby) return servingHere ? "the primary already serves" : serveWithoutStandby(config, standby.unreachable);
+    if (standby.activating && !standby.serving) {
+        throw new FlipRefused("the standby is taking over right now (its watchdog or an emergency flip); run pulumi up -s primary again once it serves, after acknowledging it");
+    }
+    const token = readSecretFile(config.tokenFile);
+    if (servingHere) {
+        // A fire drill whose merge failed serves the primary with the export left unmerged: merge it now.
+        if (standby.serving || !awaitsMerge(standby.handback)) return `the primary already serves${await reseedIfOwed(config, token, deadline)}`;
+        return `the primary already serves; ${await mergePending(config, token, deadline)}${await reseedIfOwed(config, token, deadline)}`;
+    }
+    const t = standby.takeover;
+    if (standby.serving && t?.automatic && !t.acknowledged) {
+        throw new FlipRefused(
+            `the standby took over ${describeTakeover(t)} and the config was never flipped to acknowledge it; its writes since then exist only there. ` +
+                "Acknowledge first: pulumi config set wirebot:activeSide standby on both stacks, pulumi up -s standby; then fail back by setting it to primary again (pulumi up -s primary, then -s standby).",
+        );
+    }
+    log(standby.serving ? "flip: the standby serves; asking it to stop and hand back what it took" : "flip: asking the standby to hand back anything it has not");
+    const merged = await mergePending(config, token, deadline, true);
+    if (merged === NOTHING_UNMERGED && !reseed.owed(config)) return "the standby does not serve and has nothing unmerged";
+    return `failback: ${merged}${await reseedIfOwed(config, token, deadline)}`;
+}
+
+const NOTHING_UNMERGED = "nothing unmerged";
+
+/** Has the standby stop and finish its export (or name the one it has), and merges it here; a failback then owes the replicas a fresh start. */
+async function mergePending(config: AgentConfig, token: string, deadline: Deadline, failback = false): Promise<string> {
+    const handBack = (ms: number) => callStandby(config, token, "/deactivate", { export: true }, ms);
+    const answer = (await deadline.within("the standby's hand-back", STANDBY_CALL_TIMEOUT_MS, handBack)) as { handback: Handback | null };
+    const handback = answer.handback;
+    if (!awaitsMerge(handback)) return NOTHING_UNMERGED;
+    if (failback) reseed.owe(config, handback.id);
+    const merged = await mergeHandback(config, token, handback, deadline);
+    log(`flip: merged the standby's export ${handback.id}: ${merged}`);
+    return `merged ${merged}`;
+}
+
+/**
+ * Without the standby's word the primary does not know whether the standby
+ * served and holds writes it lacks, so it serves only once the operator has
+ * said that the standby and its writes are lost (forget-standby), once.
+ */
+function serveWithoutStandby(config: AgentConfig, why: string): string {
+    const forgotten = readState<{ at: string }>(config.stateDir, STANDBY_FORGOTTEN);
+    if (!forgotten) {
+        throw new FlipRefused(
+            `the standby cannot be asked (${why}): it may have served, and the primary would serve without what it wrote. ` +
+                "Bring the standby's agent back, then run pulumi up -s primary again. " +
+                "If the standby is lost for good, and its writes with it: run wirebot-failover forget-standby on the primary, then pulumi up -s primary",
+        );
+    }
+    removeState(config.stateDir, STANDBY_FORGOTTEN);
+    log(`flip: the standby cannot be asked (${why}); serving without it, as the operator decided at ${forgotten.at}`);
+    return `the standby cannot be asked; serving without its writes, as decided at ${forgotten.at} (wirebot-failover forget-standby)`;
+}
+
+async function reseedIfOwed(config: AgentConfig, token: string, deadline: Deadline): Promise<string> {
+    if (!reseed.owed(config)) return "";
+    const reseeded = await reseed.reseedReplicas(config, token, deadline);
+    log(`flip: ${reseeded}`);
+    return `; ${reseeded}`;
+}
+
+export const STANDBY_FORGOTTEN = "standby-forgotten.json";
+
+/** The operator's word that the standby is lost, and what it wrote with it: the next failback flip serves without asking it. */
+export function forgetStandby(config: AgentConfig): string {
+    if (config.role !== "primary") throw new FlipRefused("forget-standby is run on the primary");
+    writeState(config.stateDir, STANDBY_FORGOTTEN, { at: new Date().toISOString() });
+    return "the next pulumi up -s primary serves without asking the standby; anything the standby wrote and the primary lacks is given up";
+}

@@ -1,0 +1,121 @@
+import { strict as assert } from "node:assert";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import { HOST_DIR } from "../../src/render/templates";
+
+// wirebot-restore with the real Litestream and sqlite3: one replica is made by
+// litestream replicate, then copied wherever a test needs one.
+
+const RESTORE = path.join(HOST_DIR, "bin", "wirebot-restore");
+
+function sql(db: string, statement: string): string {
+    const r = spawnSync("sqlite3", ["-bail", db], { input: statement, encoding: "utf8" });
+    assert.equal(r.status, 0, `sqlite3 ${db}: ${r.stderr}`);
+    return r.stdout.trim();
+}
+
+/** A replica directory of a database with `rows` events, padded to about 1 MB. */
+async function makeReplica(dir: string, rows: number): Promise<string> {
+    const db = path.join(dir, "source.db");
+    sql(db, `PRAGMA journal_mode=WAL; CREATE TABLE events (id TEXT PRIMARY KEY, pad BLOB); ${Array.from({ length: rows }, (_, i) => `INSERT INTO events VALUES ('e${i}', zeroblob(100000));`).join(" ")}`);
+    const replica = path.join(dir, "replica");
+    const config = path.join(dir, "litestream.yml");
+    fs.writeFileSync(config, `dbs:\n  - path: ${db}\n    replicas:\n      - url: file://${replica}\n        sync-interval: 100ms\n`);
+    const child = spawn("litestream", ["replicate", "-config", config], { stdio: "ignore" });
+    const deadline = Date.now() + 15_000;
+    while (!fs.existsSync(path.join(replica, "ltx", "0")) || fs.readdirSync(path.join(replica, "ltx", "0")).length === 0) {
+        if (Date.now() > deadline) throw new Error("litestream made no replica");
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill();
+    await exited;
+    return replica;
+}
+
+interface Host {
+    root: string;
+    list: string;
+    live: string;
+}
+
+/** A standby's layout: the live database's directory, the replica of it, the list naming both. */
+function host(replica: string): Host {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-restore-"));
+    const live = path.join(root, "data", "events.db");
+    const copy = path.join(root, "replica", "events.db");
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.cpSync(replica, copy, { recursive: true });
+    const list = path.join(root, "replicas.list");
+    fs.writeFileSync(list, `${live} ${copy}\ntenants ${path.join(root, "data", "tenants")}=${path.join(root, "replica", "tenants")}\n`);
+    return { root, list, live };
+}
+
+/** Runs wirebot-restore; `mounts` are tmpfs sizes by path, mounted in a namespace of its own first. */
+function restore(h: Host, mounts: Record<string, string> = {}) {
+    const lines = Object.entries(mounts).map(([target, size]) => `mkdir -p '${target}' && mount -t tmpfs -o size=${size} tmpfs '${target}'`);
+    const body = ["set -e", ...lines, `exec sh '${RESTORE}' '${h.list}'`].join("\n");
+    const r = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", body], { encoding: "utf8", env: { ...process.env, WIREBOT_DATA_OWNER: "root" } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("wirebot-restore", () => {
+    let replica = "";
+    before(async () => {
+        replica = await makeReplica(fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-replica-")), 10);
+    });
+
+    it("restores a database and keeps the newest two copies moved aside, removing older ones", () => {
+        const h = host(replica);
+        fs.mkdirSync(path.dirname(h.live), { recursive: true });
+        sql(h.live, "CREATE TABLE stale (x);");
+        const aside = (stamp: string, suffix = "") => `${h.live}${suffix}.pre-restore-${stamp}`;
+        for (const stamp of ["20250101T000000Z", "20250102T000000Z", "20250103T000000Z"]) fs.writeFileSync(aside(stamp), "old");
+        fs.writeFileSync(aside("20250101T000000Z", "-wal"), "old wal");
+        const r = restore(h);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /restored .*events\.db from /);
+        assert.equal(sql(h.live, "SELECT count(*) FROM events;"), "10");
+        const left = fs.readdirSync(path.dirname(h.live)).filter((n) => n.includes(".pre-restore-")).sort();
+        assert.equal(left.length, 2, left.join(", "));
+        assert.equal(left[0], "events.db.pre-restore-20250103T000000Z", "the newest older copy stays");
+        assert.match(left[1], /^events\.db\.pre-restore-\d{8}T\d{6}Z$/, "the copy this restore moved aside stays");
+        assert.notEqual(left[1], left[0]);
+    });
+
+    it("refuses to restore anything while a listed database has no replica; no tenant at all is fine", () => {
+        const h = host(replica);
+        const memory = path.join(h.root, "data", "memory.sqlite");
+        const emptyReplica = path.join(h.root, "replica", "memory.sqlite");
+        fs.mkdirSync(emptyReplica, { recursive: true });
+        const mem0 = path.join(h.root, "data", "history.db");
+        fs.appendFileSync(h.list, `${memory} ${emptyReplica}\n${mem0} ${path.join(h.root, "replica", "history.db")}\n`);
+        fs.mkdirSync(path.join(h.root, "replica", "tenants"));
+        fs.mkdirSync(path.dirname(h.live), { recursive: true });
+        sql(h.live, "CREATE TABLE mine (x); INSERT INTO mine VALUES (1);");
+        const r = restore(h);
+        assert.equal(r.status, 1, r.stdout);
+        assert.match(r.stderr, new RegExp(`no replica of ${memory} \\(nothing at ${emptyReplica}\\), ${mem0} \\(nothing at .*history\\.db\\): serving without it would serve an empty database.*nothing was restored`));
+        assert.equal(sql(h.live, "SELECT count(*) FROM mine;"), "1", "the live database is as it was");
+        assert.deepEqual(fs.readdirSync(path.dirname(h.live)), ["events.db"], "nothing was moved aside");
+
+        fs.writeFileSync(h.list, fs.readFileSync(h.list, "utf8").split("\n").filter((l) => !l.includes("memory.sqlite") && !l.includes("history.db")).join("\n"));
+        const ok = restore(h);
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.equal(sql(h.live, "SELECT count(*) FROM events;"), "10", "restored, with an empty tenants replica directory");
+    });
+
+    it("refuses before restoring anything when the filesystem lacks room for the databases and the margin", () => {
+        const h = host(replica);
+        fs.mkdirSync(path.dirname(h.live), { recursive: true });
+        const data = path.dirname(h.live);
+        // The live directory is a small filesystem; the database is written in it once the tmpfs is up.
+        const r = restore(h, { [data]: "16m" });
+        assert.equal(r.status, 1, r.stdout);
+        assert.match(r.stderr, new RegExp(`not enough space on ${data} for ${h.live}: need 65 MiB \\(the restored databases plus a 64 MiB margin\\), free 1[56] MiB; nothing was restored`));
+        assert.doesNotMatch(r.stdout, /restored/);
+    });
+});
