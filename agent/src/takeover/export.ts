@@ -4,7 +4,7 @@ import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
 import { ensureSpace, sizeWithWal } from "../core/disk-space";
 import { syncPath, writeDurably } from "../core/state";
-import { databasesOf } from "../replication/databases";
+import { Database, databasesOf } from "../replication/databases";
 import { changedFiles, copyFiles, FileEntry } from "./file-handback";
 
 export const MANIFEST = "manifest.json";
@@ -34,14 +34,10 @@ export interface ExportManifest {
  * export or none.
  */
 export function exportHandback(config: AgentConfig, id: string, since: string | null): ExportManifest {
-    const outbox = config.fileSync?.outboxDir;
-    if (!outbox) throw new Error("no outbox is configured (fileSync.outboxDir)");
+    const outbox = outboxOf(config);
     const partial = `${outbox}.partial`;
     fs.rmSync(partial, { recursive: true, force: true });
-    const dbs = databasesOf(config).filter((db) => fs.existsSync(db.live));
-    const files = changedFiles(config, since);
-    const bytes = dbs.reduce((sum, db) => sum + sizeWithWal(db.live), 0) + files.reduce((sum, f) => sum + f.bytes, 0);
-    ensureSpace(path.dirname(outbox), bytes, "the copy of this standby's databases and files");
+    const { dbs, files } = ensureExportSpace(config, since);
     fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
     const entries = dbs.map((db, i): ExportEntry => {
         const file = `${i}-${path.basename(db.live)}`;
@@ -60,6 +56,26 @@ export function exportHandback(config: AgentConfig, id: string, since: string | 
     fs.renameSync(partial, outbox);
     syncPath(path.dirname(outbox));
     return manifest;
+}
+
+/**
+ * Refuses an export the outbox's filesystem has no room for. Checked once
+ * before the standby stops, so a full disk leaves it serving with nothing
+ * changed, and again right before the copy, when the databases have their
+ * final size.
+ */
+export function ensureExportSpace(config: AgentConfig, since: string | null): { dbs: Database[]; files: FileEntry[] } {
+    const dbs = databasesOf(config).filter((db) => fs.existsSync(db.live));
+    const files = changedFiles(config, since);
+    const bytes = dbs.reduce((sum, db) => sum + sizeWithWal(db.live), 0) + files.reduce((sum, f) => sum + f.bytes, 0);
+    ensureSpace(path.dirname(outboxOf(config)), bytes, "the copy of this standby's databases and files");
+    return { dbs, files };
+}
+
+function outboxOf(config: AgentConfig): string {
+    const outbox = config.fileSync?.outboxDir;
+    if (!outbox) throw new Error("no outbox is configured (fileSync.outboxDir)");
+    return outbox;
 }
 
 function chownTree(target: string, uid: number, gid: number): void {

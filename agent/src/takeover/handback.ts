@@ -2,10 +2,11 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
+import { NotEnoughSpace } from "../core/disk-space";
 import { readState, syncPath, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
 import { ActivationRefused, deactivate, TimelineEntry, takeoverRecord } from "./activation";
-import { exportHandback, MANIFEST } from "./export";
+import { ensureExportSpace, exportHandback, MANIFEST } from "./export";
 import { Handback, HANDBACK, readHandback, unmergedExport } from "./handback-record";
 
 export interface HandbackResult {
@@ -39,6 +40,7 @@ async function handBackNow(config: AgentConfig): Promise<HandbackResult> {
     // Serving again with an export unmerged happens only without an activation in
     // between (activation refuses while one is unmerged), so no restore has set
     // the live databases aside: a new export holds all the old one held.
+    if (servingHere) roomBeforeStopping(config);
     const intent: Handback = {
         id: crypto.randomUUID(),
         at: new Date().toISOString(),
@@ -49,6 +51,16 @@ async function handBackNow(config: AgentConfig): Promise<HandbackResult> {
     };
     writeState(config.stateDir, HANDBACK, intent);
     return exportAndRecord(config, intent);
+}
+
+/** A full disk is found while this host still serves: it goes on serving and nothing is recorded. */
+function roomBeforeStopping(config: AgentConfig): void {
+    try {
+        ensureExportSpace(config, takeoverStart(config));
+    } catch (err) {
+        if (err instanceof NotEnoughSpace) throw new NotEnoughSpace(`${err.message}; this standby goes on serving, nothing was stopped`);
+        throw err;
+    }
 }
 
 async function exportAndRecord(config: AgentConfig, intent: Handback): Promise<HandbackResult> {
