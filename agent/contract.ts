@@ -12,6 +12,8 @@ export const AGENT_BUNDLE_PATH = "/usr/local/lib/wirebot-failover/wirebot-agent.
 export const AGENT_COMMAND_PATH = "/usr/local/bin/wirebot-failover";
 /** What each host's serving step runs before it changes anything: the handover and the refusals of a flip. */
 export const FLIP_COMMAND = `${AGENT_COMMAND_PATH} flip`;
+/** The flip's exit status for "serve, then fail the step": its work is done but a debt is left (host/scripts/set-serving.sh). */
+export const FLIP_SERVED_WITH_DEBT = 75;
 /** The seconds of the serving step's time limit that the flip may take: every wait in it is bounded by what is left. */
 export const FLIP_BUDGET_ENV = "WIREBOT_FLIP_BUDGET_SECONDS";
 export const LITESTREAM_SOCKET = "/run/wirebot-litestream/litestream.sock";

@@ -7,6 +7,8 @@ import { StandbyRefused } from "./takeover/handover";
 import { drillSummary, runDrill } from "./drill/drill";
 import { forgetStandby } from "./takeover/failback";
 import { flip, FlipRefused } from "./takeover/flip";
+import { ServedWithDebt } from "./takeover/refusals";
+import { FLIP_SERVED_WITH_DEBT } from "../contract";
 import { handBack, keepExport } from "./takeover/handback";
 import { mayServe } from "./heartbeat/may-serve";
 import { runReplicator } from "./replication/replicator";
@@ -74,8 +76,14 @@ async function main(argv: string[]): Promise<number> {
                 process.stderr.write("usage: wirebot-failover flip serve|stand-down\n");
                 return 2;
             }
-            process.stdout.write(`wirebot-failover: ${await flip(loadConfig(), direction)}\n`);
-            return 0;
+            try {
+                process.stdout.write(`wirebot-failover: ${await flip(loadConfig(), direction)}\n`);
+                return 0;
+            } catch (err) {
+                if (!(err instanceof ServedWithDebt)) throw err;
+                process.stderr.write(`wirebot-failover: ${err.message}\n`);
+                return FLIP_SERVED_WITH_DEBT;
+            }
         }
         case "may-serve": {
             const verdict = await mayServe(loadConfig(), argv[1]);

@@ -20,6 +20,12 @@ FLIP_BUDGET_SECONDS=${FLIP_BUDGET_SECONDS:-}
 # serves or holds writes the primary has not merged, before anything is deleted.
 REFUSE_DELETE_WHILE_SERVING=${REFUSE_DELETE_WHILE_SERVING:-no}
 PRIOR_DIR=/var/lib/wirebot-failover/prior-state
+# The flip's exit status for "serve, then fail": its handover is done but a debt
+# is left (replication did not start again). The services start, then the step
+# fails with the flip's message, so the next pulumi up runs the flip again and
+# finishes it. The same number as FLIP_SERVED_WITH_DEBT in agent/contract.ts.
+SERVED_WITH_DEBT=75
+DEBT=""
 # How long a started service must keep running before the step counts it as up.
 START_SETTLE_SECONDS=1
 
@@ -34,16 +40,21 @@ record_prior_state() {
 
 run_flip() {
     [ -n "$FLIP_COMMAND" ] || return 0
+    direction=$1
     # shellcheck disable=SC2086
     set -- $FLIP_COMMAND "$1"
     if [ ! -x "$1" ]; then
         echo "no flip: $1 is not installed yet (no standby)"
         return 0
     fi
-    WIREBOT_FLIP_BUDGET_SECONDS=$FLIP_BUDGET_SECONDS "$@" || {
+    status=0
+    WIREBOT_FLIP_BUDGET_SECONDS=$FLIP_BUDGET_SECONDS "$@" || status=$?
+    if [ "$status" -eq "$SERVED_WITH_DEBT" ] && [ "$direction" = serve ]; then
+        DEBT="the flip left a debt (above); this run fails so that the next pulumi up pays it"
+    elif [ "$status" -ne 0 ]; then
         echo "refused: the serving role is left as it was" >&2
         exit 1
-    }
+    fi
 }
 
 # Enables and starts units that do not run yet. A returning primary's unit whose
@@ -104,6 +115,10 @@ step_create() {
     fi
     # Only now: the units run with their new files, or are stopped and start with them.
     save_revisions "$UNIT_REVISIONS"
+    if [ -n "$DEBT" ]; then
+        echo "serving, but $DEBT" >&2
+        exit 1
+    fi
 }
 
 # Why this host must not be deleted yet: a unit of its serving role runs, or the

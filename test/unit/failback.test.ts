@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
-import { FLIP_BUDGET_ENV } from "../../agent/contract";
+import { FLIP_BUDGET_ENV, FLIP_SERVED_WITH_DEBT } from "../../agent/contract";
 import { eventIds, pairFor, standbyServed } from "./loopback-hosts";
 
 // What a failback copies and how long it may take, with the bundled agent on
@@ -82,7 +82,8 @@ describe("a failback's copies, replicas and time", { concurrency: 2 }, () => {
         const replicaDir = pair.standby.config.replicaDir;
         fs.writeFileSync(replicaDir, "");
         const failed = pair.run("primary", ["flip", "serve"]);
-        assert.notEqual(failed.status, 0, failed.output);
+        assert.equal(failed.status, FLIP_SERVED_WITH_DEBT, failed.output);
+        assert.match(failed.stderr, /failback: merged .*; but replication did not start again: .*This host serves without a replica on the standby until it does: .*run pulumi up -s primary again, which replicates afresh/s);
         assert.equal(pair.isActive("primary", LITESTREAM), true, "Litestream runs again");
         assert.deepEqual(pair.systemctlCalls("primary").filter((c) => /^(stop|start) /.test(c)), [`stop ${LITESTREAM}`, `start ${LITESTREAM}`]);
         assert.ok(fs.existsSync(localState), "its state stays as it was, matching the replicas the standby kept");
@@ -96,6 +97,27 @@ describe("a failback's copies, replicas and time", { concurrency: 2 }, () => {
         assert.match(again.stdout, /replicate afresh/);
         assert.deepEqual(fs.readdirSync(replicaDir), [], "the standby's replicas were emptied");
         assert.equal(fs.existsSync(localState), false);
+        assert.equal(pair.isActive("primary", LITESTREAM), true);
+        assert.equal(pair.stateFile("primary", "reseed-pending.json"), null);
+    });
+
+    it("serves with the standby's writes merged when Litestream will not start again, says so, and replicates afresh on the next run", async (t) => {
+        const pair = await pairFor(t, bundle);
+        standbyServed(pair, ["s1"]);
+        pair.unit("primary", LITESTREAM, true);
+        const failStart = path.join(pair.primary.systemd, "fail-start");
+        fs.writeFileSync(failStart, "Job for wirebot-litestream.service failed because the control process exited with error code.\n");
+        const failed = pair.run("primary", ["flip", "serve"]);
+        assert.equal(failed.status, FLIP_SERVED_WITH_DEBT, failed.output);
+        assert.match(failed.stderr, /but replication did not start again: Command failed: systemctl start wirebot-litestream\.service: Job for wirebot-litestream\.service failed because the control process exited with error code\. This host serves/);
+        assert.deepEqual(eventIds(pair, "primary"), ["before", "s1"], "the merge is done");
+        assert.ok(pair.stateFile("primary", "reseed-pending.json"), "the reseed is owed");
+        assert.match(failed.stdout, /alert \(no webhook configured\): \[[^\]]+\] failback: replication did not start again/);
+
+        fs.rmSync(failStart);
+        const again = pair.run("primary", ["flip", "serve"]);
+        assert.equal(again.status, 0, again.output);
+        assert.match(again.stdout, /replicate afresh/);
         assert.equal(pair.isActive("primary", LITESTREAM), true);
         assert.equal(pair.stateFile("primary", "reseed-pending.json"), null);
     });

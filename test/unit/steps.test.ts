@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { FLIP_BUDGET_ENV } from "../../agent/contract";
+import { FLIP_BUDGET_ENV, FLIP_SERVED_WITH_DEBT } from "../../agent/contract";
 import { launcherCommand, revisionOf, stepStdin } from "../../src/host/remote-step";
 
 // The host half of each step, run for real: the same stdin a host receives, in a
@@ -204,6 +204,47 @@ describe("a serving step, run for real", () => {
             "disable --now cloudflared-wirebot.service",
             "disable --now wirebot-scoreboard.service",
         ]);
+    });
+});
+
+describe("a serving step whose flip leaves a debt", () => {
+    function flipExiting(status: number): string {
+        const flip = path.join(sandbox(), "wirebot-failover");
+        fs.writeFileSync(flip, `#!/bin/sh\necho "flip $2" >> "$FAKE_SYSTEMD_DIR/calls"\necho "merged; but replication did not start again" >&2\nexit ${status}\n`, { mode: 0o755 });
+        return `${flip} flip`;
+    }
+    const changes = (calls: string[]) => calls.filter((c) => !c.startsWith("is-") && !c.startsWith("show ") && !["daemon-reload", "reset-failed"].some((v) => c.startsWith(v)));
+
+    it(`serves, then fails with the flip's message, when the flip exits ${FLIP_SERVED_WITH_DEBT} on serve`, () => {
+        const step = servingStep({ FLIP_COMMAND: flipExiting(FLIP_SERVED_WITH_DEBT) });
+        const run = runSteps([{ stdin: step.stdin, action: "create", mayFail: true }], "", step.env);
+        assert.match(run.output, /^step failed: 1$/m);
+        assert.match(run.output, /merged; but replication did not start again/);
+        assert.match(run.output, /serving, but the flip left a debt \(above\); this run fails so that the next pulumi up pays it/);
+        assert.doesNotMatch(run.output, /refused: the serving role is left as it was/);
+        assert.deepEqual(changes(step.calls()), [
+            "flip serve",
+            "try-restart wirebot-scoreboard.service cloudflared-wirebot.service",
+            "enable --quiet wirebot-scoreboard.service",
+            "restart wirebot-scoreboard.service",
+            "enable --quiet cloudflared-wirebot.service",
+            "restart cloudflared-wirebot.service",
+        ]);
+    });
+
+    it(`changes nothing when the flip fails otherwise, or exits ${FLIP_SERVED_WITH_DEBT} while standing down`, () => {
+        for (const [serving, status] of [["yes", 1], ["no", FLIP_SERVED_WITH_DEBT]] as const) {
+            const step = servingStep({ SERVING: serving, FLIP_COMMAND: flipExiting(status) });
+            const run = runSteps([{ stdin: step.stdin, action: "create", mayFail: true }], "", step.env);
+            assert.match(run.output, /^step failed: 1$/m);
+            assert.match(run.output, /refused: the serving role is left as it was/);
+            assert.deepEqual(changes(step.calls()), [`flip ${serving === "yes" ? "serve" : "stand-down"}`]);
+        }
+    });
+
+    it("uses the agent's exit status for it", () => {
+        const script = fs.readFileSync(path.join(__dirname, "../../host/scripts/set-serving.sh"), "utf8");
+        assert.match(script, new RegExp(`^SERVED_WITH_DEBT=${FLIP_SERVED_WITH_DEBT}$`, "m"));
     });
 });
 

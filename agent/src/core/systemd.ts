@@ -15,6 +15,10 @@ export function isActive(unit: string): boolean {
     }
 }
 
+export function isEnabled(unit: string): boolean {
+    return query("is-enabled", unit) === "enabled";
+}
+
 function query(verb: string, unit: string): string {
     try {
         return execFileSync("systemctl", [verb, unit], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();

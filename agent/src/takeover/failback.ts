@@ -1,10 +1,12 @@
+import * as os from "node:os";
 import type { AgentConfig } from "../../contract";
+import { alerterFromFile } from "../monitoring/alerts";
 import { readSecretFile } from "../core/config";
 import { Deadline } from "../core/deadline";
 import { log } from "../core/log";
 import { readState, removeState, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
-import { describeTakeover, FlipRefused } from "./refusals";
+import { describeTakeover, FlipRefused, ServedWithDebt } from "./refusals";
 import { awaitsMerge, type Handback } from "./handback-record";
 import { askStandby, callStandby, mergeHandback, STANDBY_CALL_TIMEOUT_MS } from "./handover";
 import * as reseed from "./reseed";
@@ -25,8 +27,8 @@ export async function failBack(config: AgentConfig, deadline: Deadline): Promise
     const token = readSecretFile(config.tokenFile);
     if (servingHere) {
         // A fire drill whose merge failed serves the primary with the export left unmerged: merge it now.
-        if (standby.serving || !awaitsMerge(standby.handback)) return `the primary already serves${await reseedIfOwed(config, token, deadline)}`;
-        return `the primary already serves; ${await mergePending(config, token, deadline)}${await reseedIfOwed(config, token, deadline)}`;
+        if (standby.serving || !awaitsMerge(standby.handback)) return reseedIfOwed(config, token, deadline, "the primary already serves");
+        return reseedIfOwed(config, token, deadline, `the primary already serves; ${await mergePending(config, token, deadline)}`);
     }
     const t = standby.takeover;
     if (standby.serving && t?.automatic && !t.acknowledged) {
@@ -38,7 +40,7 @@ export async function failBack(config: AgentConfig, deadline: Deadline): Promise
     log(standby.serving ? "flip: the standby serves; asking it to stop and hand back what it took" : "flip: asking the standby to hand back anything it has not");
     const merged = await mergePending(config, token, deadline, true);
     if (merged === NOTHING_UNMERGED && !reseed.owed(config)) return "the standby does not serve and has nothing unmerged";
-    return `failback: ${merged}${await reseedIfOwed(config, token, deadline)}`;
+    return reseedIfOwed(config, token, deadline, `failback: ${merged}`);
 }
 
 const NOTHING_UNMERGED = "nothing unmerged";
@@ -74,11 +76,40 @@ function serveWithoutStandby(config: AgentConfig, why: string): string {
     return `the standby cannot be asked; serving without its writes, as decided at ${forgotten.at} (wirebot-failover forget-standby)`;
 }
 
-async function reseedIfOwed(config: AgentConfig, token: string, deadline: Deadline): Promise<string> {
-    if (!reseed.owed(config)) return "";
-    const reseeded = await reseed.reseedReplicas(config, token, deadline);
-    log(`flip: ${reseeded}`);
-    return `; ${reseeded}`;
+const ALERT_FLUSH_MS = 5000;
+
+/**
+ * Replication starts over once the standby's writes are merged. If it cannot
+ * (Litestream will not start, the standby cannot empty its replicas), the
+ * merge is still done and this host serves: the step fails after starting the
+ * services, and the debt stays recorded for the next run to pay.
+ */
+async function reseedIfOwed(config: AgentConfig, token: string, deadline: Deadline, done: string): Promise<string> {
+    if (!reseed.owed(config)) return done;
+    try {
+        const reseeded = await reseed.reseedReplicas(config, token, deadline);
+        log(`flip: ${reseeded}`);
+        return `${done}; ${reseeded}`;
+    } catch (err) {
+        const why = oneLine((err as Error).message);
+        const alerter = alerterFromFile(config.alertWebhookUrlFile, log);
+        alerter.send(`[${os.hostname()}] failback: replication did not start again: ${why}`);
+        await alerter.flush(ALERT_FLUSH_MS);
+        throw new ServedWithDebt(
+            `${done}; but replication did not start again: ${why}. ` +
+                "This host serves without a replica on the standby until it does: fix the cause (journalctl -u wirebot-litestream), then run pulumi up -s primary again, which replicates afresh",
+        );
+    }
+}
+
+/** A command's error (its stderr after the command line) as one sentence. */
+function oneLine(message: string): string {
+    return message
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .join(": ")
+        .replace(/\.$/, "");
 }
 
 export const STANDBY_FORGOTTEN = "standby-forgotten.json";
