@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { replicaPathOf } from "../../src/render/litestream-config";
-import { CONNECTOR, PATHS, SERVICE_UNITS } from "../../lab/engine";
+import { CONNECTOR, SERVICE_UNITS } from "../../lab/engine";
+import { EVENTS_DB, eventIds as ids, plannedFlip as flipUnderLoad, replicationRuns, sleep, succeeded as ok, unitsActive } from "../../lab/flips";
 import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../../lab/lab";
 import { up } from "../../lab/engine";
 import { flipServing, Load, LOAD_PER_SECOND, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
@@ -14,33 +14,17 @@ import { flipServing, Load, LOAD_PER_SECOND, RuntimeLab, Sampler, setAgents, sta
 // 100 ms throughout. Heartbeats every 2 s; the watchdog acts on its own only in
 // the automatic-failover test.
 
-const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const TENANT_DB = "/data/wirebot/scoreboard/tenants/newco/events.db";
 const HEARTBEAT_SECONDS = 2;
 const ACTIVATING = "/var/lib/wirebot-failover/activating.json";
 const ACTIVATING_STAND_IN = "wirebot-lab-activating";
 const alerts: string[] = [];
 
-function ids(env: LabEnv, host: LabHost, db = EVENTS_DB): Set<string> {
-    return new Set(sshOk(env, host, `sqlite3 ${db} 'select id from events'`).trim().split("\n"));
-}
-
-function ok(r: Result, what: string): string {
-    assert.equal(r.status, 0, `${what} failed: ${r.stderr}${r.stdout}`);
-    return r.stdout;
-}
-
 function refused(r: Result, reason: RegExp, what: string): void {
     assert.notEqual(r.status, 0, `${what} was not refused: ${r.stdout}`);
     assert.match(r.stderr + r.stdout, reason, what);
     assert.match(r.stderr + r.stdout, /refused: the serving role is left as it was/);
 }
-
-function unitsActive(env: LabEnv, host: LabHost): string[] {
-    return ssh(env, host, `systemctl is-active ${[...SERVICE_UNITS, CONNECTOR].join(" ")}`).stdout.trim().split("\n");
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The real OpenClaw gateway, under the product's unit, answering its health check on the host's loopback. */
 async function gatewayAnswers(env: LabEnv, host: LabHost): Promise<void> {
@@ -70,24 +54,7 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
 
     after(() => stopRuntimeLab(lab));
 
-    /** A planned flip under load: the primary stack's step, the new side serving, then the standby stack's step. */
-    async function plannedFlip(to: LabHost): Promise<{ load: Load; seconds: number; output: string }> {
-        const load = new Load(env, sampler);
-        let flipped = 0;
-        let serving = 0;
-        let output = "";
-        try {
-            await sleep(3000);
-            flipped = Date.now();
-            output = ok(await flipServing(env, "primary", to === "primary"), `pulumi up -s primary (activeSide ${to})`);
-            serving = await waitFor(`the ${to} to serve`, () => (sampler.serving() === to ? Date.now() : undefined), 60_000, 50);
-            output += ok(await flipServing(env, "standby", to === "standby"), `pulumi up -s standby (activeSide ${to})`);
-            await sleep(3000);
-        } finally {
-            await load.stop();
-        }
-        return { load, seconds: (serving - flipped) / 1000, output };
-    }
+    const plannedFlip = (to: LabHost) => flipUnderLoad(env, sampler, to);
 
     it("refuses a switchover run from the standby stack while the primary is alive, changing nothing", async () => {
         const before = unitsActive(env, "standby");
@@ -146,18 +113,7 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         assert.deepEqual([...ids(env, "primary", TENANT_DB)], ["newco-1"], "the tenant created on the standby is on the primary");
         assert.deepEqual(unitsActive(env, "standby"), SERVICE_UNITS.map(() => "inactive").concat("inactive"));
         // Replication starts over from the primary as it is now: a restore on the standby has every event.
-        const marker = `after-failback-${Date.now()}`;
-        sshOk(env, "primary", `sqlite3 ${EVENTS_DB} "insert into events (id, kind) values ('${marker}', 'check')"`);
-        const count = sshOk(env, "primary", `sqlite3 ${EVENTS_DB} 'select count(*) from events'`).trim();
-        await waitFor(
-            "the standby's fresh replica to hold the primary's database",
-            () => {
-                const r = ssh(env, "standby", `rm -f /tmp/check.db* && litestream restore -o /tmp/check.db file://${replicaPathOf(PATHS, EVENTS_DB)} >/dev/null 2>&1 && sqlite3 /tmp/check.db "select count(*) from events where id = '${marker}'; select count(*) from events"`);
-                return r.status === 0 && r.stdout.trim() === `1\n${count}` ? true : undefined;
-            },
-            30_000,
-            1000,
-        );
+        await replicationRuns(env);
         const handback = JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/handback.json")) as { merged: boolean };
         assert.equal(handback.merged, true);
     });
