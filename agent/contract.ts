@@ -38,6 +38,12 @@ export type Probes = z.infer<typeof probes>;
 export const agentConfigSchema = z.object({
     role: z.enum(["primary", "standby"]),
     listen: endpoint,
+    /**
+     * Where the peer calls this agent, when that is not the listen address (a
+     * wildcard listener, an address translated on the way): a signed request
+     * names the agent it is meant for, and one naming another is refused.
+     */
+    calledAt: endpoint.optional(),
     peer: endpoint,
     heartbeatIntervalSeconds: z.number().int().positive(),
     missThreshold: z.number().int().positive(),

@@ -8,6 +8,7 @@ import { buildAgentBundle } from "../../agent/build";
 import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../agent/src/takeover/activation";
 import type { AgentConfig } from "../../agent/contract";
 import { LAST_CLAIM, primarySilenceSeconds } from "../../agent/src/heartbeat/primary-life";
+import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
 import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 // A returning primary asks the standby before it starts anything (may-serve, a
@@ -90,7 +91,7 @@ describe("the primary's claim to serve", () => {
         const url = `http://127.0.0.1:${standby.listen.port}/claim`;
         const forged = await fetch(url, {
             method: "POST",
-            headers: { "x-wirebot-signature": "sha256=" + "0".repeat(64), "x-wirebot-timestamp": new Date().toISOString() },
+            headers: { ...signedHeaders("c".repeat(48), "POST", "/claim", `127.0.0.1:${standby.listen.port}`, "{}"), "x-wirebot-signature": "v2=" + "0".repeat(64) },
             body: JSON.stringify({ unit: "x" }),
         });
         assert.equal(forged.status, 401);

@@ -3,8 +3,7 @@ import * as os from "node:os";
 import { Alerter, alerterFromFile } from "../monitoring/alerts";
 import { activate, ActivationRefused, activationUnderway, takeoverRecord } from "../takeover/activation";
 import type { AgentConfig } from "../../contract";
-import { readSecretFile } from "../core/config";
-import { authorize } from "./auth";
+import { AgentAuth, agentAuth, authorize } from "./auth";
 import { Heartbeat } from "./heartbeat";
 import { listen, readBody, sendJson } from "../core/http";
 import { log } from "../core/log";
@@ -19,12 +18,12 @@ import { HANDBACK, handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeove
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
 export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
-    const token = readSecretFile(config.tokenFile);
+    const auth = agentAuth(config);
     const alerter = alerterFromFile(config.alertWebhookUrlFile, log);
     const intervalMs = config.heartbeatIntervalSeconds * 1000;
     const counter = new MissCounter(intervalMs, config.missThreshold, now());
     const server = http.createServer((req, res) => {
-        handle(config, token, counter, now, req, res).catch((err: Error) => {
+        handle(config, auth, counter, now, req, res).catch((err: Error) => {
             log(`watchdog: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
         });
@@ -76,7 +75,7 @@ async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): 
 
 async function handle(
     config: AgentConfig,
-    token: string,
+    auth: AgentAuth,
     counter: MissCounter,
     now: () => number,
     req: http.IncomingMessage,
@@ -92,11 +91,11 @@ async function handle(
             handback: readState(config.stateDir, HANDBACK),
         });
     }
-    if (req.method === "POST" && req.url === "/claim") return handleClaim(config, token, counter, now, req, res);
-    if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, token, req, res);
+    if (req.method === "POST" && req.url === "/claim") return handleClaim(config, auth, counter, now, req, res);
+    if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, auth, req, res);
     if (req.method !== "POST" || req.url !== "/heartbeat") return sendJson(res, 404, { error: "not found" });
     const body = await readBody(req);
-    const verdict = authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "heartbeat");
+    const verdict = authorize(req, body, auth, now(), 2 * config.heartbeatIntervalSeconds * 1000, "heartbeat");
     if (!verdict.ok) return sendJson(res, 401, { error: "rejected" });
     const beat = JSON.parse(body) as Heartbeat;
     counter.heartbeat(now());
@@ -111,9 +110,9 @@ async function handle(
  * while this host serves or an activation runs. Once granted, no activation
  * starts here until the primary has been silent for the miss threshold again.
  */
-async function handleClaim(config: AgentConfig, token: string, counter: MissCounter, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handleClaim(config: AgentConfig, auth: AgentAuth, counter: MissCounter, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
-    if (!authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "claim").ok) return sendJson(res, 401, { error: "rejected" });
+    if (!authorize(req, body, auth, now(), 2 * config.heartbeatIntervalSeconds * 1000, "claim").ok) return sendJson(res, 401, { error: "rejected" });
     const { unit } = JSON.parse(body) as { unit?: string };
     counter.heartbeat(now());
     recordClaim(config, now(), req.socket.remoteAddress, unit ?? "unknown");

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { signedHeaders } from "../heartbeat/auth";
+import { signedCall } from "../heartbeat/signed-call";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
 import { databasesOf, durableFingerprint } from "../replication/databases";
 import { ExportEntry, ExportManifest, MANIFEST } from "./export";
@@ -33,16 +33,9 @@ export interface Handback {
 
 /** A signed call to the standby's agent; a refusal comes back as an error carrying the standby's reason. */
 export async function callStandby(config: AgentConfig, token: string, call: string, body: unknown, timeoutMs = STANDBY_CALL_TIMEOUT_MS): Promise<unknown> {
-    const text = JSON.stringify(body);
-    const response = await fetch(`http://${config.peer.address}:${config.peer.port}${call}`, {
-        method: "POST",
-        headers: signedHeaders(token, text),
-        body: text,
-        signal: AbortSignal.timeout(timeoutMs),
-    });
-    const answer = (await response.json()) as { error?: string };
-    if (!response.ok) throw new Error(`standby ${call}: HTTP ${response.status}: ${answer.error ?? "no detail"}`);
-    return answer;
+    const answer = await signedCall<{ error?: string }>(token, config.peer, "POST", call, body, timeoutMs);
+    if (answer.status < 200 || answer.status >= 300) throw new Error(`standby ${call}: HTTP ${answer.status}: ${answer.body.error ?? "no detail"}`);
+    return answer.body;
 }
 
 /** The standby's own account of whether it serves, or null when it cannot be asked. */
