@@ -72,6 +72,16 @@ export function startAgent(bundle: string, command: string, configFile: string, 
     };
 }
 
+/** Runs one command of the bundled agent to its end without blocking this process (whose servers may be the ones it calls). */
+export function runCommand(bundle: string, configFile: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [bundle, ...args], { env: { ...process.env, WIREBOT_AGENT_CONFIG: configFile }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    return new Promise((resolve) => child.once("close", (status) => resolve({ status, stdout, stderr })));
+}
+
 /** The bundled watchdog, started and listening. */
 export async function startWatchdog(bundle: string, configFile: string, nodeArgs: string[] = []): Promise<RunningAgent> {
     const agent = startAgent(bundle, "watchdog", configFile, nodeArgs);
@@ -94,10 +104,11 @@ export interface CapturedRequest {
 
 /**
  * Someone on the path between the agents: records each request, then passes it
- * on to `forwardTo` (a port on loopback) with the answer coming back unchanged,
- * or, with no `forwardTo`, keeps it and answers 503.
+ * on to `forwardTo` (a port on loopback) with the answer coming back as it was
+ * or as `rewrite` changes its body (headers kept), or, with no `forwardTo`,
+ * keeps it and answers 503.
  */
-export async function onThePath(forwardTo: number | null): Promise<{ port: number; captured: CapturedRequest[]; close(): void }> {
+export async function onThePath(forwardTo: number | null, rewrite: (path: string, body: string) => string = (_, body) => body): Promise<{ port: number; captured: CapturedRequest[]; close(): void }> {
     const captured: CapturedRequest[] = [];
     const server = http.createServer(async (req, res) => {
         let body = "";
@@ -107,10 +118,21 @@ export async function onThePath(forwardTo: number | null): Promise<{ port: numbe
         if (forwardTo === null) return res.writeHead(503).end();
         const answer = await fetch(`http://127.0.0.1:${forwardTo}${req.url}`, { method: req.method, headers, body: req.method === "GET" ? undefined : body });
         const passed = Object.fromEntries([...answer.headers].filter(([k]) => k.startsWith("x-wirebot-") || k === "content-type"));
-        res.writeHead(answer.status, passed).end(await answer.text());
+        res.writeHead(answer.status, passed).end(rewrite(req.url!, await answer.text()));
     });
     const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
     return { port, captured, close: () => (server.closeAllConnections(), server.close()) };
+}
+
+/** Something that answers in the standby's place with `answer(path)` as JSON, unsigned unless `sign` adds headers. */
+export async function impostor(answer: (path: string) => unknown, sign: (req: http.IncomingMessage, status: number, body: string) => Record<string, string> = () => ({})): Promise<{ port: number; close(): void }> {
+    const server = http.createServer(async (req, res) => {
+        for await (const _ of req);
+        const body = JSON.stringify(answer(req.url!));
+        res.writeHead(200, { "content-type": "application/json", ...sign(req, 200, body) }).end(body);
+    });
+    const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
+    return { port, close: () => (server.closeAllConnections(), server.close()) };
 }
 
 /** Sends a captured request again, as it was, to the agent on `port` (at `path`, or where it first went). */

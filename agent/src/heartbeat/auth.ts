@@ -2,8 +2,9 @@ import * as http from "node:http";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
+import { signAnswersTo } from "../core/http";
 import { log } from "../core/log";
-import { NONCE_HEADER, SIGNATURE_HEADER, TARGET_HEADER, TIMESTAMP_HEADER, Verdict, verify } from "./heartbeat";
+import { NONCE_HEADER, SIGNATURE_HEADER, signAnswer, TARGET_HEADER, TIMESTAMP_HEADER, Verdict, verify } from "./heartbeat";
 import { NonceJournal } from "./nonce-journal";
 import { targetOf } from "./signed-call";
 
@@ -47,8 +48,9 @@ export function header(req: http.IncomingMessage, name: string): string | undefi
  * Every mutating call carries the shared token's HMAC over its method, path,
  * target, timestamp, nonce and body, exactly like a heartbeat. A request signed
  * for another endpoint or another agent fails its signature or its target; a
- * nonce is taken once, across restarts. Anything refused is logged with the
- * caller's address (never with what it sent).
+ * nonce is taken once, across restarts. The answer to an authentic request is
+ * signed over its nonce (see signAnswersTo). Anything refused is logged with
+ * the caller's address (never with what it sent).
  */
 export function authorize(req: http.IncomingMessage, body: string, auth: AgentAuth, nowMs: number, maxAgeMs: number, what: string): Verdict {
     const windowMs = maxAgeMs + SKEW_MS;
@@ -59,8 +61,14 @@ export function authorize(req: http.IncomingMessage, body: string, auth: AgentAu
     const authentic = verdict.ok || verdict.reason === "clock skew";
     if (authentic && !auth.targets.includes(target!)) verdict = { ok: false, reason: `signed for another agent (${target})` };
     else if (authentic && !firstUse(auth, nonce!, nowMs + 2 * windowMs, nowMs)) verdict = { ok: false, reason: "replayed" };
+    else if (authentic) signAnswersTo(req, (status, text) => answerHeaders(auth.token, nonce!, status, text));
     if (!verdict.ok) log(`rejected ${what} from ${req.socket.remoteAddress}: ${verdict.reason}${verdict.skewMs === undefined ? "" : ` (signed ${describeSkew(verdict.skewMs)})`}`);
     return verdict;
+}
+
+function answerHeaders(token: string, nonce: string, status: number, body: string): Record<string, string> {
+    const timestamp = new Date().toISOString();
+    return { [SIGNATURE_HEADER]: signAnswer(token, nonce, status, timestamp, body), [TIMESTAMP_HEADER]: timestamp };
 }
 
 function firstUse(auth: AgentAuth, nonce: string, expiresMs: number, nowMs: number): boolean {

@@ -27,6 +27,7 @@ export interface RequestParts {
 
 // Requests and answers are signed under different labels, so neither can pass for the other.
 const REQUEST_LABEL = "wirebot-request-v2";
+const ANSWER_LABEL = "wirebot-answer-v2";
 
 export function newNonce(): string {
     return crypto.randomBytes(16).toString("hex");
@@ -47,6 +48,11 @@ export function digest(body: string): string {
 /** HMAC-SHA256 over the method, path, target, timestamp, nonce and the body's digest. */
 export function signRequest(token: string, r: RequestParts): string {
     return hmac(token, [REQUEST_LABEL, r.method.toUpperCase(), r.path, r.target, r.timestamp, r.nonce, digest(r.body)]);
+}
+
+/** An answer is signed over the nonce of the request it answers, its status, its time and its body's digest: it answers that request only. */
+export function signAnswer(token: string, nonce: string, status: number, timestamp: string, body: string): string {
+    return hmac(token, [ANSWER_LABEL, nonce, String(status), timestamp, digest(body)]);
 }
 
 export function sameSignature(expected: string, given: string | undefined): boolean {

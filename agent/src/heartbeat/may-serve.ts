@@ -1,6 +1,7 @@
 import type { AgentConfig } from "../../contract";
 import { readSecretFile } from "../core/config";
 import { ASK_TIMEOUT_MS, callStandby } from "../takeover/handover";
+import { UntrustedAnswer } from "./signed-call";
 
 interface ClaimAnswer {
     granted?: boolean;
@@ -23,6 +24,7 @@ export async function mayServe(config: AgentConfig, unit = "unknown"): Promise<{
     try {
         answer = (await callStandby(config, readSecretFile(config.tokenFile), "/claim", { unit }, ASK_TIMEOUT_MS)) as ClaimAnswer;
     } catch (err) {
+        if (err instanceof UntrustedAnswer) return { ok: false, reason: `${err.message}; this host stays off` };
         return { ok: true, reason: `the standby cannot be asked (${(err as Error).message}); the primary is the configured active side` };
     }
     if (answer.granted) return { ok: true, reason: "the standby does not serve" };

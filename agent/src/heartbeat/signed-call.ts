@@ -1,4 +1,4 @@
-import { newNonce, NONCE_HEADER, SIGNATURE_HEADER, signRequest, TARGET_HEADER, TIMESTAMP_HEADER } from "./heartbeat";
+import { newNonce, NONCE_HEADER, sameSignature, SIGNATURE_HEADER, signAnswer, signRequest, TARGET_HEADER, TIMESTAMP_HEADER } from "./heartbeat";
 
 export interface Endpoint {
     address: string;
@@ -26,30 +26,53 @@ export function signedHeaders(token: string, method: string, path: string, targe
 /** No answer at all: refused connection, no route, timeout. */
 export class Unreachable extends Error {}
 
+/** An answer that is not the peer's own answer to this request: unsigned, signed with another token, or for another request. */
+export class UntrustedAnswer extends Error {
+    constructor(
+        readonly status: number,
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
 export interface Answer<T> {
     status: number;
     body: T;
+    /** How far the peer's clock is ahead of this host's, from the answer's signed time (transit included). */
+    skewMs: number;
 }
 
-/** A signed request to another agent (or this host's own); the answer's JSON, whatever its status. */
+/**
+ * A signed request to another agent (or this host's own). Only an answer
+ * signed with the token over this request's nonce is returned, whatever its
+ * status; anything else is an UntrustedAnswer, which no caller may take for
+ * a yes.
+ */
 export async function signedCall<T = Record<string, unknown>>(token: string, endpoint: Endpoint, method: "GET" | "POST", path: string, body: unknown, timeoutMs: number): Promise<Answer<T>> {
     const target = targetOf(endpoint);
     const text = method === "GET" ? "" : JSON.stringify(body ?? {});
-    let status: number;
+    const headers = signedHeaders(token, method, path, target, text);
+    let response: Response;
     let raw: string;
     try {
-        const response = await fetch(`http://${target}${path}`, {
-            method,
-            headers: signedHeaders(token, method, path, target, text),
-            body: method === "GET" ? undefined : text,
-            signal: AbortSignal.timeout(timeoutMs),
-        });
-        status = response.status;
+        response = await fetch(`http://${target}${path}`, { method, headers, body: method === "GET" ? undefined : text, signal: AbortSignal.timeout(timeoutMs) });
         raw = await response.text();
     } catch (err) {
         throw new Unreachable(describe(err));
     }
-    return { status, body: JSON.parse(raw) as T };
+    const what = `the answer to ${method} ${path} (HTTP ${response.status})`;
+    const at = response.headers.get(TIMESTAMP_HEADER) ?? "";
+    const signature = response.headers.get(SIGNATURE_HEADER) ?? undefined;
+    if (!sameSignature(signAnswer(token, headers[NONCE_HEADER], response.status, at, raw), signature)) {
+        const refused = response.status === 401 ? "; the peer refused this request's signature (another heartbeat token, or clocks too far apart)" : "";
+        throw new UntrustedAnswer(response.status, `${what} is not signed by the peer agent for this request${signature ? " (bad signature)" : ""}${refused}; it is not trusted`);
+    }
+    try {
+        return { status: response.status, body: JSON.parse(raw) as T, skewMs: Date.parse(at) - Date.now() };
+    } catch {
+        throw new UntrustedAnswer(response.status, `${what} is signed but not JSON`);
+    }
 }
 
 function describe(err: unknown): string {

@@ -84,6 +84,8 @@ async function handle(
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
     if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, now()));
     if (req.method === "GET" && req.url === "/serving") {
+        // The primary's failback acts on this answer: only a signed question gets one, and it goes out signed.
+        if (!authorize(req, await readBody(req), auth, now(), 2 * config.heartbeatIntervalSeconds * 1000, "GET /serving").ok) return sendJson(res, 401, { error: "rejected" });
         return sendJson(res, 200, {
             serving: isActive(config.units.connector),
             activating: activationUnderway(config),

@@ -41,6 +41,9 @@ function describeTakeover(t: StandbyView["takeover"]): string {
 async function primaryServe(config: AgentConfig): Promise<string> {
     if (isActive(config.units.connector)) return "the primary already serves";
     const standby = await askStandby(config);
+    if ("unreachable" in standby && standby.answered) {
+        throw new FlipRefused(`the standby's answer to "do you serve?" cannot be trusted (${standby.unreachable}); its writes may be unmerged, so this host does not serve. Check the heartbeat token and the clocks on both hosts, then run pulumi up -s primary again`);
+    }
     if ("unreachable" in standby) {
         log(`flip: the standby cannot be asked (${standby.unreachable}); the primary is the configured active side`);
         return "the standby cannot be asked; serving as configured";

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { signedCall } from "../heartbeat/signed-call";
+import { signedCall, Unreachable } from "../heartbeat/signed-call";
+import { readSecretFile } from "../core/config";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
 import { databasesOf, durableFingerprint } from "../replication/databases";
 import { ExportEntry, ExportManifest, MANIFEST } from "./export";
@@ -38,14 +39,19 @@ export async function callStandby(config: AgentConfig, token: string, call: stri
     return answer.body;
 }
 
-/** The standby's own account of whether it serves, or null when it cannot be asked. */
-export async function askStandby(config: AgentConfig): Promise<StandbyView | { unreachable: string }> {
+/**
+ * The standby's own signed account of whether it serves; `unreachable` when it
+ * cannot be asked, with `answered` when something answered that is not a
+ * signed yes or no (that is never read as "does not serve").
+ */
+export async function askStandby(config: AgentConfig): Promise<StandbyView | { unreachable: string; answered: boolean }> {
     try {
-        const response = await fetch(`http://${config.peer.address}:${config.peer.port}/serving`, { signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
-        const body = (await response.json()) as Partial<StandbyView>;
+        const answer = await signedCall<Partial<StandbyView> & { error?: string }>(readSecretFile(config.tokenFile), config.peer, "GET", "/serving", undefined, ASK_TIMEOUT_MS);
+        const body = answer.body;
+        if (answer.status !== 200) return { unreachable: `HTTP ${answer.status}: ${body.error ?? "no detail"}`, answered: true };
         return { serving: Boolean(body.serving), activating: Boolean(body.activating), takeover: body.takeover ?? null, handback: body.handback ?? null };
     } catch (err) {
-        return { unreachable: (err as Error).message };
+        return { unreachable: (err as Error).message, answered: !(err instanceof Unreachable) };
     }
 }
 
