@@ -124,15 +124,20 @@ export async function onThePath(forwardTo: number | null, rewrite: (path: string
     return { port, captured, close: () => (server.closeAllConnections(), server.close()) };
 }
 
-/** Something that answers in the standby's place with `answer(path)` as JSON, unsigned unless `sign` adds headers. */
-export async function impostor(answer: (path: string) => unknown, sign: (req: http.IncomingMessage, status: number, body: string) => Record<string, string> = () => ({})): Promise<{ port: number; close(): void }> {
+/** Something that answers in the standby's place (or the witness's) with `answer(path)` as JSON, unsigned unless `sign` adds headers. */
+export async function impostor(
+    answer: (path: string) => unknown,
+    sign: (req: http.IncomingMessage, status: number, body: string) => Record<string, string> = () => ({}),
+    status = 200,
+): Promise<{ port: number; url: string; close(): void }> {
     const server = http.createServer(async (req, res) => {
         for await (const _ of req);
-        const body = JSON.stringify(answer(req.url!));
-        res.writeHead(200, { "content-type": "application/json", ...sign(req, 200, body) }).end(body);
+        const value = answer(req.url!);
+        const body = typeof value === "string" ? value : JSON.stringify(value);
+        res.writeHead(status, { "content-type": "application/json", ...sign(req, status, body) }).end(body);
     });
     const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
-    return { port, close: () => (server.closeAllConnections(), server.close()) };
+    return { port, url: `http://127.0.0.1:${port}/`, close: () => (server.closeAllConnections(), server.close()) };
 }
 
 /** Sends a captured request again, as it was, to the agent on `port` (at `path`, or where it first went). */

@@ -54,7 +54,13 @@ function watchMisses(config: AgentConfig, counter: MissCounter, now: () => numbe
     timer.unref();
 }
 
-/** After the threshold: consult the witness, then activate, or alert only when so configured. */
+/**
+ * After the threshold: consult the witness, then activate, or alert only when
+ * so configured. Missed heartbeats alone never activate: the witness must say
+ * that nobody serves. A witness that cannot be reached, times out or answers
+ * something malformed cannot tell, and that does not count as "the primary is
+ * gone" (witness.ts, decide).
+ */
 async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): Promise<void> {
     const host = os.hostname();
     const say = (line: string) => {
