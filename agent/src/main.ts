@@ -6,6 +6,8 @@ import { flip, FlipRefused } from "./takeover/flip";
 import { mayServe } from "./heartbeat/may-serve";
 import { runReplicator } from "./replication/replicator";
 import { hostStatus } from "./core/status";
+import { grantOverride, OVERRIDE_MINUTES } from "./heartbeat/serve-override";
+import type { AgentConfig } from "../contract";
 import { runWatchdog } from "./heartbeat/watchdog";
 
 const USAGE = `usage: wirebot-failover <command>
@@ -23,11 +25,23 @@ commands:
                exit 0 if this host may start its connector or a service: on the
                primary, a signed claim the standby refuses while it serves or
                is taking over
+  override-serve [minutes]
+               on the primary: let may-serve and the failback flip start this host
+               although neither the standby nor the witness can say whether the
+               standby serves (default 15 minutes); only when you know it does not
   drill        run the fire drill now (on the primary): switch over to the standby
                and back, with checks on both sides; log in /var/log/wirebot/fire-drill.log
   trigger-sync ask the local replicator for a full file sync now (signed request)
 
 config: $WIREBOT_AGENT_CONFIG or /etc/wirebot/agent.json`;
+
+function overrideServe(config: AgentConfig, minutesArg: string | undefined): string {
+    if (config.role !== "primary") throw new AgentConfigError("override-serve is for the primary; the standby is activated with wirebot-failover activate --force");
+    const minutes = minutesArg === undefined ? OVERRIDE_MINUTES : Number(minutesArg);
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240) throw new AgentConfigError(`override-serve takes whole minutes from 1 to 240, not ${minutesArg}`);
+    const until = grantOverride(config, minutes, Date.now());
+    return `until ${until}, this host starts its services and connector without the standby's or the witness's yes; start them now (systemctl start, or pulumi up -s primary)`;
+}
 
 async function main(argv: string[]): Promise<number> {
     const command = argv[0];
@@ -61,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
             (verdict.ok ? process.stdout : process.stderr).write(`wirebot-failover: ${verdict.reason}\n`);
             return verdict.ok ? 0 : 1;
         }
+        case "override-serve":
+            process.stdout.write(`wirebot-failover: ${overrideServe(loadConfig(), argv[1])}\n`);
+            return 0;
         case "drill": {
             const report = await runDrill(loadConfig());
             process.stdout.write(drillSummary(report) + "\n");

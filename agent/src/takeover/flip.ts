@@ -8,6 +8,7 @@ import { readState, writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
 import { HANDBACK } from "./takeover-api";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
+import { serveWithoutStandby } from "../heartbeat/standby-unknown";
 
 /**
  * The active side changed in the stack config, and `pulumi up` converges each
@@ -41,12 +42,13 @@ function describeTakeover(t: StandbyView["takeover"]): string {
 async function primaryServe(config: AgentConfig): Promise<string> {
     if (isActive(config.units.connector)) return "the primary already serves";
     const standby = await askStandby(config);
-    if ("unreachable" in standby && standby.answered) {
-        throw new FlipRefused(`the standby's answer to "do you serve?" cannot be trusted (${standby.unreachable}); its writes may be unmerged, so this host does not serve. Check the heartbeat token and the clocks on both hosts, then run pulumi up -s primary again`);
-    }
     if ("unreachable" in standby) {
-        log(`flip: the standby cannot be asked (${standby.unreachable}); the primary is the configured active side`);
-        return "the standby cannot be asked; serving as configured";
+        // Its writes may be unmerged there: without its signed "no", only the witness (or the operator's override) lets this host serve.
+        const why = standby.answered ? `the standby's answer to "do you serve?" cannot be trusted (${standby.unreachable})` : `the standby cannot be asked (${standby.unreachable})`;
+        const verdict = await serveWithoutStandby(config, why, !standby.answered);
+        if (!verdict.ok) throw new FlipRefused(verdict.reason);
+        log(`flip: ${verdict.reason}`);
+        return verdict.reason;
     }
     if (standby.activating && !standby.serving) {
         throw new FlipRefused("the standby is taking over right now (its watchdog or an emergency flip); run pulumi up -s primary again once it serves, after acknowledging it");
