@@ -52,6 +52,8 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
 export interface RunningAgent {
     child: ChildProcess;
     output(): string;
+    /** Its exit status, once it has ended by itself. */
+    done(): Promise<number | null>;
     /** Ends it and waits until it has exited. */
     stop(): Promise<void>;
 }
@@ -61,10 +63,11 @@ export function startAgent(bundle: string, command: string, configFile: string, 
     let output = "";
     child.stdout!.on("data", (d) => (output += d));
     child.stderr!.on("data", (d) => (output += d));
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (status) => resolve(status)));
     return {
         child,
         output: () => output,
+        done: () => exited,
         stop: async () => {
             if (child.exitCode === null && child.signalCode === null) child.kill();
             await exited;

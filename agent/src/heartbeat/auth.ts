@@ -52,7 +52,7 @@ export function header(req: http.IncomingMessage, name: string): string | undefi
  * signed over its nonce (see signAnswersTo). Anything refused is logged with
  * the caller's address (never with what it sent).
  */
-export function authorize(req: http.IncomingMessage, body: string, auth: AgentAuth, nowMs: number, maxAgeMs: number, what: string): Verdict {
+export function authorize(req: http.IncomingMessage, body: string, auth: AgentAuth, nowMs: number, maxAgeMs: number, what: string, logSkew = true): Verdict {
     const windowMs = maxAgeMs + SKEW_MS;
     const target = header(req, TARGET_HEADER);
     const nonce = header(req, NONCE_HEADER);
@@ -62,7 +62,7 @@ export function authorize(req: http.IncomingMessage, body: string, auth: AgentAu
     if (authentic && !auth.targets.includes(target!)) verdict = { ok: false, reason: `signed for another agent (${target})` };
     else if (authentic && !firstUse(auth, nonce!, nowMs + 2 * windowMs, nowMs)) verdict = { ok: false, reason: "replayed" };
     else if (authentic) signAnswersTo(req, (status, text) => answerHeaders(auth.token, nonce!, status, text));
-    if (!verdict.ok) log(`rejected ${what} from ${req.socket.remoteAddress}: ${verdict.reason}${verdict.skewMs === undefined ? "" : ` (signed ${describeSkew(verdict.skewMs)})`}`);
+    if (!verdict.ok && (logSkew || verdict.reason !== "clock skew")) log(`rejected ${what} from ${req.socket.remoteAddress}: ${verdict.reason}${verdict.skewMs === undefined ? "" : ` (signed ${describeSkew(verdict.skewMs)})`}`);
     return verdict;
 }
 
@@ -78,6 +78,11 @@ function firstUse(auth: AgentAuth, nonce: string, expiresMs: number, nowMs: numb
         log(`cannot record a request's nonce (${(err as Error).message}); refusing it, as it could not be told from a replay later`);
         return false;
     }
+}
+
+/** The error a refused request is answered with: only an authentic request learns that its clock is the problem. */
+export function refusal(verdict: Verdict): string {
+    return !verdict.ok && verdict.skewMs !== undefined ? `clock skew: signed ${describeSkew(verdict.skewMs)}` : "rejected";
 }
 
 export function describeSkew(skewMs: number): string {

@@ -11,6 +11,8 @@ export interface Heartbeat {
     sentAt: string;
     seq: number;
     services: Record<string, string>;
+    /** The challenge of the standby's last answer, echoed: proves the heartbeat new when the clocks disagree (see challenges.ts). */
+    challenge?: string;
 }
 
 /** Everything that decides what a signed request does and where: none of it can be changed, or the request sent elsewhere. */

@@ -3,7 +3,8 @@ import * as http from "node:http";
 import * as os from "node:os";
 import type { AgentConfig } from "../../contract";
 import { Heartbeat } from "../heartbeat/heartbeat";
-import { AgentAuth, agentAuth, authorize } from "../heartbeat/auth";
+import { AgentAuth, agentAuth, authorize, SKEW_MS } from "../heartbeat/auth";
+import { SkewWatch } from "../heartbeat/clock-skew";
 import { signedCall } from "../heartbeat/signed-call";
 import { DRILL_UNIT } from "../drill/drill";
 import { FileSync, lastFileSync, startFileSync } from "./file-sync";
@@ -22,9 +23,13 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     let seq = 0;
     let lastError: string | undefined;
     let replicas: SendRecord["replicas"];
+    let challenge: string | undefined;
+    const skew = new SkewWatch("the standby", SKEW_MS, (line) => log(`replicator: ${line}`), "heartbeats still count there, but claims to serve and handover calls are refused until the clocks agree");
     const tick = async () => {
         seq += 1;
-        const record = await sendHeartbeat(config, auth.token, seq);
+        const { challenge: next, skewMs, ...record } = await sendHeartbeat(config, auth.token, seq, challenge);
+        challenge = next ?? challenge;
+        if (skewMs !== undefined) skew.observe(skewMs);
         // Without an answer the replicas are where they last were: the lag keeps growing from there.
         replicas = record.replicas ?? replicas;
         writeState(config.stateDir, LAST_SENT, { ...record, replicas });
@@ -46,7 +51,10 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     return server;
 }
 
-export async function sendHeartbeat(config: AgentConfig, token: string, seq: number): Promise<SendRecord> {
+/** What a heartbeat's signed answer says besides the record: the challenge to echo next, and the standby's clock. */
+type Sent = SendRecord & { challenge?: string; skewMs?: number };
+
+export async function sendHeartbeat(config: AgentConfig, token: string, seq: number, challenge?: string): Promise<Sent> {
     const sentAt = new Date().toISOString();
     const beat: Heartbeat = {
         host: os.hostname(),
@@ -54,11 +62,13 @@ export async function sendHeartbeat(config: AgentConfig, token: string, seq: num
         sentAt,
         seq,
         services: Object.fromEntries(Object.entries(unitStates([...config.units.services, config.units.connector])).map(([u, s]) => [u, s.active])),
+        challenge,
     };
     try {
-        const answer = await signedCall<{ replicas?: Record<string, string | null> }>(token, config.peer, "POST", "/heartbeat", beat, SEND_TIMEOUT_MS);
-        if (answer.status !== 200) return { at: sentAt, seq, ok: false, error: `HTTP ${answer.status}` };
-        return { at: sentAt, seq, ok: true, replicas: answer.body.replicas };
+        const answer = await signedCall<{ replicas?: Record<string, string | null>; challenge?: string; error?: string }>(token, config.peer, "POST", "/heartbeat", beat, SEND_TIMEOUT_MS);
+        const seen = { challenge: answer.body.challenge, skewMs: answer.skewMs };
+        if (answer.status !== 200) return { at: sentAt, seq, ok: false, error: `HTTP ${answer.status}: ${answer.body.error ?? "no detail"}`, ...seen };
+        return { at: sentAt, seq, ok: true, replicas: answer.body.replicas, ...seen };
     } catch (err) {
         return { at: sentAt, seq, ok: false, error: (err as Error).message };
     }
