@@ -43,15 +43,16 @@ describe("a signed request captured on the way", () => {
 
     it("is refused at /activate, /deactivate and /reseed when it was a heartbeat", async () => {
         const { watchdogPort, wire, watchdog, replicator } = await pair("endpoint", false);
-        const beats = await waitFor("three heartbeats on the path", () => (wire.captured.length >= 3 ? wire.captured.slice(0, 3) : undefined));
+        const beat = await waitFor("a heartbeat on the path", () => wire.captured[0]);
         await replicator.stop();
         const endpoints = ["/activate", "/deactivate", "/reseed"];
-        const statuses = await Promise.all(endpoints.map((endpoint, n) => replay(beats[n], watchdogPort, endpoint)));
+        const statuses = [];
+        for (const endpoint of endpoints) statuses.push(await replay(beat, watchdogPort, endpoint));
         assert.deepEqual(statuses, [401, 401, 401]);
         for (const endpoint of endpoints) {
             await waitFor(`the refusal at ${endpoint} in the log`, () => (watchdog.output().includes(`rejected POST ${endpoint} from 127.0.0.1: bad signature`) ? true : undefined));
         }
-        assert.equal(await replay(beats[0], watchdogPort), 200, "the same heartbeat is good where it was meant to go");
+        assert.equal(await replay(beat, watchdogPort), 200, "the same heartbeat is good where it was meant to go");
     });
 
     it("is refused when it was signed for another agent", async () => {

@@ -75,9 +75,9 @@ describe("the watchdog after missed heartbeats", () => {
         await Promise.all(running.map((a) => a.stop()));
     });
 
-    /** A watchdog that activates by itself, asking the witness at `witnessUrl`; no primary ever sends it a heartbeat. */
+    /** A watchdog that activates by itself after one missed heartbeat, asking the witness at `witnessUrl`; no primary ever sends it one. */
     const watchdog = async (name: string, witnessUrl: string) => {
-        const config = { ...loopbackAgentConfig(dir, name, "standby", await freePort(), 1), autoActivate: true, witnessUrl };
+        const config = { ...loopbackAgentConfig(dir, name, "standby", await freePort(), 1), missThreshold: 1, autoActivate: true, witnessUrl };
         const agent = await startWatchdog(bundle, writeAgentConfig(dir, name, config));
         running.push(agent);
         return agent;
