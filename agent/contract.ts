@@ -23,6 +23,9 @@ export const HOST_COMMANDS = {
     lettaDump: "/usr/local/sbin/wirebot-letta-dump",
 } as const;
 
+/** A tenant's id, as its stack is named (tenant-<id>); its database is <tenantsDir>/<id>/events.db. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/;
+
 const endpoint = z.object({ address: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
 const probes = z.object({

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TENANT_ID_PATTERN } from "../../agent/contract";
 
 // Every message says what a good value looks like, because it is shown to the
 // operator verbatim next to the key and the bad value.
@@ -301,7 +302,7 @@ export type PathsConfig = z.infer<typeof paths>;
 export type AgentConfig = z.infer<typeof agent>;
 
 export const tenantSchema = z.strictObject({
-    tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/, "must be 2-32 lower-case letters, digits or dashes"),
+    tenantId: z.string().regex(TENANT_ID_PATTERN, "must be 2-32 lower-case letters, digits or dashes"),
     hostnames: z.array(hostname).min(1, "must list at least one hostname for the tenant"),
     zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-hex-digit Cloudflare zone id").optional(),
     manageDns: z.boolean().default(true),

@@ -6,6 +6,7 @@ import { readSecretFile } from "../core/config";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
 import { databasesOf, durableFingerprint } from "../replication/databases";
 import { ExportEntry, ExportManifest, MANIFEST } from "./export";
+import { checkManifestEntries } from "./manifest-check";
 import { localStateDir, position } from "../replication/ltx-position";
 import { writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
@@ -75,7 +76,8 @@ export async function mergeHandback(config: AgentConfig, token: string, handback
     execFileSync(HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
     const manifest = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportManifest;
     if (manifest.id !== handbackId) throw new Error(`the standby's outbox holds export ${manifest.id}, not ${handbackId}; run the flip again`);
-    const lines = manifest.entries.map((e) => execFileSync(HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
+    const entries = checkManifestEntries(manifest.entries, { databases: config.databases.map((db) => db.path), tenantsDir: config.tenantsDir });
+    const lines = entries.map((e) => execFileSync(HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live], { encoding: "utf8", timeout: 600_000 }).trim());
     writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines });
     await callStandby(config, token, "/merged", { id: handbackId });
     return lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
