@@ -27,6 +27,9 @@ export const HOST_COMMANDS = {
     lettaDump: "/usr/local/sbin/wirebot-letta-dump",
 } as const;
 
+/** A tenant's id, as its stack is named (tenant-<id>); its database is <tenantsDir>/<id>/events.db. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/;
+
 const endpoint = z.object({ address: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
 const probes = z.object({
@@ -42,6 +45,12 @@ export type Probes = z.infer<typeof probes>;
 export const agentConfigSchema = z.object({
     role: z.enum(["primary", "standby"]),
     listen: endpoint,
+    /**
+     * Where the peer calls this agent, when that is not the listen address (a
+     * wildcard listener, an address translated on the way): a signed request
+     * names the agent it is meant for, and one naming another is refused.
+     */
+    calledAt: endpoint.optional(),
     peer: endpoint,
     heartbeatIntervalSeconds: z.number().int().positive(),
     missThreshold: z.number().int().positive(),

@@ -4,6 +4,8 @@ import { callLocalAgent } from "./core/local-call";
 import { OutOfTime } from "./core/deadline";
 import { NotEnoughSpace } from "./core/disk-space";
 import { StandbyRefused } from "./takeover/handover";
+import { ManifestRefused } from "./takeover/manifest-check";
+import { Unreachable, UntrustedAnswer } from "./heartbeat/signed-call";
 import { drillSummary, runDrill } from "./drill/drill";
 import { forgetStandby } from "./takeover/failback";
 import { flip, FlipRefused } from "./takeover/flip";
@@ -13,6 +15,8 @@ import { handBack, keepExport } from "./takeover/handback";
 import { mayServe } from "./heartbeat/may-serve";
 import { runReplicator } from "./replication/replicator";
 import { hostStatus } from "./core/status";
+import { grantOverride, OVERRIDE_MINUTES } from "./heartbeat/serve-override";
+import type { AgentConfig } from "../contract";
 import { runWatchdog } from "./heartbeat/watchdog";
 
 const USAGE = `usage: wirebot-failover <command>
@@ -35,12 +39,25 @@ commands:
                set it aside for a merge by hand, so the standby may take over
   forget-standby
                on the primary, when the standby is lost for good: the next
-               failback flip serves without the standby's writes
+               failback flip serves without the standby's writes (it still needs
+               the witness's or override-serve's word that the standby does not serve)
+  override-serve [minutes]
+               on the primary: let may-serve and the failback flip start this host
+               although neither the standby nor the witness can say whether the
+               standby serves (default 15 minutes); only when you know it does not
   drill        run the fire drill now (on the primary): switch over to the standby
                and back, with checks on both sides; log in /var/log/wirebot/fire-drill.log
   trigger-sync ask the local replicator for a full file sync now (signed request)
 
 config: $WIREBOT_AGENT_CONFIG or /etc/wirebot/agent.json`;
+
+function overrideServe(config: AgentConfig, minutesArg: string | undefined): string {
+    if (config.role !== "primary") throw new AgentConfigError("override-serve is for the primary; the standby is activated with wirebot-failover activate --force");
+    const minutes = minutesArg === undefined ? OVERRIDE_MINUTES : Number(minutesArg);
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240) throw new AgentConfigError(`override-serve takes whole minutes from 1 to 240, not ${minutesArg}`);
+    const until = grantOverride(config, minutes, Date.now());
+    return `until ${until}, this host starts its services and connector without the standby's or the witness's yes; start them now (systemctl start, or pulumi up -s primary)`;
+}
 
 async function main(argv: string[]): Promise<number> {
     const command = argv[0];
@@ -90,6 +107,9 @@ async function main(argv: string[]): Promise<number> {
             (verdict.ok ? process.stdout : process.stderr).write(`wirebot-failover: ${verdict.reason}\n`);
             return verdict.ok ? 0 : 1;
         }
+        case "override-serve":
+            process.stdout.write(`wirebot-failover: ${overrideServe(loadConfig(), argv[1])}\n`);
+            return 0;
         case "drill": {
             const report = await runDrill(loadConfig());
             process.stdout.write(drillSummary(report) + "\n");
@@ -118,7 +138,8 @@ main(process.argv.slice(2)).then(
         if (code >= 0) process.exit(code);
     },
     (err: Error) => {
-        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused || err instanceof OutOfTime || err instanceof StandbyRefused || err instanceof NotEnoughSpace;
+        const known = err instanceof AgentConfigError || err instanceof ActivationRefused || err instanceof FlipRefused || err instanceof OutOfTime || err instanceof StandbyRefused || err instanceof NotEnoughSpace ||
+            err instanceof UntrustedAnswer || err instanceof Unreachable || err instanceof ManifestRefused;
         process.stderr.write(`wirebot-failover: ${known ? err.message : err.stack ?? err.message}\n`);
         process.exit(1);
     },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TENANT_ID_PATTERN } from "../../agent/contract";
 
 // Every message says what a good value looks like, because it is shown to the
 // operator verbatim next to the key and the bad value.
@@ -21,17 +22,38 @@ export const hostname = z
 const hostAddress = z
     .string()
     .refine(
+        (v) => !z.ipv6().safeParse(v).success,
+        "is an IPv6 address, which the agents' URLs and the rsync and Litestream (SFTP) targets would need in brackets and do not get; give the host's IPv4 address, or a DNS name (one with only an AAAA record is fine)",
+    )
+    .refine(
         (v) => z.ipv4().safeParse(v).success || z.ipv6().safeParse(v).success || hostname.safeParse(v).success,
-        "must be an IP address or a DNS name of the host",
+        "must be an IPv4 address or a DNS name of the host",
     );
 
 export const port = z.number().int().min(1).max(65535, "must be a TCP port between 1 and 65535");
+
+// Paths go unescaped into rsync and Litestream targets (where ':' splits host and
+// path), systemd lines (where '=' and '%' mean something) and shell scripts
+// (where spaces, quotes and glob characters do): they are kept to characters
+// that mean nothing anywhere.
+const PATH_CHARACTER = /[A-Za-z0-9._/+@-]/g;
 
 export const absolutePath = z
     .string()
     .refine((v) => v.startsWith("/"), "must be an absolute path such as /data/wirebot")
     .refine((v) => !v.split("/").includes(".."), "must not contain '..' segments")
-    .refine((v) => !/[\s'"\\$`]/.test(v), "must not contain spaces, quotes, backslashes, '$' or backticks");
+    .superRefine((v, ctx) => {
+        const others = [...new Set(v.replace(PATH_CHARACTER, ""))];
+        if (others.length === 0) return;
+        ctx.addIssue({
+            code: "custom",
+            input: v,
+            message:
+                `holds ${others.map((c) => JSON.stringify(c)).join(", ")}; a path may hold only letters, digits and . _ - + @ / ` +
+                "(':' splits rsync and Litestream targets, '=' and '%' change systemd lines, spaces, quotes and * ? [ ] change shell words); " +
+                "rename the directory, or link it from such a path",
+        });
+    });
 
 const sshPublicKey = z
     .string()
@@ -79,7 +101,13 @@ const service = z.strictObject({
     enabled: z.boolean().optional(),
     execStart: z
         .string()
-        .refine((v) => v.startsWith("/"), "must start with the absolute path of the program"),
+        .refine((v) => v.startsWith("/"), "must start with the absolute path of the program")
+        // The command lands in the unit file as one line; '%' is escaped there (service-units.ts).
+        .refine(
+            (v) => !/[\u0000-\u001f\u007f]/.test(v),
+            "must be one line without control characters: a newline would start lines of its own in the unit file; put a longer command in a script and give the script's path",
+        )
+        .refine((v) => !v.endsWith("\\"), "must not end in a backslash, which would join the unit file's next line to the command; remove it"),
     user: unixUser.default("wirebot"),
     workingDirectory: absolutePath.optional(),
     environmentFile: absolutePath.optional(),
@@ -274,7 +302,7 @@ export type PathsConfig = z.infer<typeof paths>;
 export type AgentConfig = z.infer<typeof agent>;
 
 export const tenantSchema = z.strictObject({
-    tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/, "must be 2-32 lower-case letters, digits or dashes"),
+    tenantId: z.string().regex(TENANT_ID_PATTERN, "must be 2-32 lower-case letters, digits or dashes"),
     hostnames: z.array(hostname).min(1, "must list at least one hostname for the tenant"),
     zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-hex-digit Cloudflare zone id").optional(),
     manageDns: z.boolean().default(true),

@@ -77,7 +77,8 @@ export function renderServiceUnit(service: ServiceSpec): UnitFile {
         unit: service.unit,
         description: `${service.name} (:${service.port})`,
         user: service.user,
-        execStart: service.execStart,
+        // A literal '%' in the command; systemd would take it for a specifier (%h, %n, ...).
+        execStart: service.execStart.replaceAll("%", "%%"),
         workingDirectory: service.workingDirectory ? `WorkingDirectory=${service.workingDirectory}` : "",
         environmentFile: service.environmentFile ? `EnvironmentFile=-${service.environmentFile}` : "",
         hardening: serviceHardening(service.name),

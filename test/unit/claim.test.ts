@@ -8,7 +8,8 @@ import { buildAgentBundle } from "../../agent/build";
 import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../agent/src/takeover/activation";
 import type { AgentConfig } from "../../agent/contract";
 import { LAST_CLAIM, primarySilenceSeconds } from "../../agent/src/heartbeat/primary-life";
-import { freePort, loopbackAgentConfig } from "./loopback-agent";
+import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
+import { freePort, impostor, loopbackAgentConfig, runCommand, writeAgentConfig } from "./loopback-agent";
 
 // A returning primary asks the standby before it starts anything (may-serve, a
 // signed claim). These run the bundled agent on loopback: a real watchdog, the
@@ -90,7 +91,7 @@ describe("the primary's claim to serve", () => {
         const url = `http://127.0.0.1:${standby.listen.port}/claim`;
         const forged = await fetch(url, {
             method: "POST",
-            headers: { "x-wirebot-signature": "sha256=" + "0".repeat(64), "x-wirebot-timestamp": new Date().toISOString() },
+            headers: { ...signedHeaders("c".repeat(48), "POST", "/claim", `127.0.0.1:${standby.listen.port}`, "{}"), "x-wirebot-signature": "v2=" + "0".repeat(64) },
             body: JSON.stringify({ unit: "x" }),
         });
         assert.equal(forged.status, 401);
@@ -98,12 +99,94 @@ describe("the primary's claim to serve", () => {
         assert.equal(fs.existsSync(path.join(standby.stateDir, LAST_CLAIM)), false);
     });
 
-    it("lets a primary start when the standby cannot be asked: the primary is the configured active side", () => {
-        const lone = path.join(dir, "lone.json");
-        fs.writeFileSync(lone, JSON.stringify(loopbackAgentConfig(dir, "lone", "primary", 1, 9)));
-        const result = spawnSync(process.execPath, [bundle, "may-serve"], { env: { ...process.env, WIREBOT_AGENT_CONFIG: lone }, encoding: "utf8" });
-        assert.equal(result.status, 0);
-        assert.match(result.stdout, /the standby cannot be asked/);
+});
+
+describe("a primary whose standby gives no yes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-lone-"));
+    const bundle = path.join(dir, "wirebot-agent.js");
+    const closers: (() => void)[] = [];
+    let nobodyListens = 0;
+    before(async () => {
+        fs.writeFileSync(bundle, buildAgentBundle(), { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "token"), "c".repeat(48), { mode: 0o600 });
+        nobodyListens = await freePort();
+    });
+    after(() => closers.forEach((close) => close()));
+
+    /** A primary whose standby is at `standbyPort` (by default where nothing listens), with the witness at `witnessUrl`. */
+    const primary = (name: string, witnessUrl: string | null, standbyPort = nobodyListens) =>
+        writeAgentConfig(dir, name, { ...loopbackAgentConfig(dir, name, "primary", 1, standbyPort), witnessUrl });
+    const witness = async (status: number, body: unknown) => {
+        const server = await impostor(() => body, undefined, status);
+        closers.push(server.close);
+        return server.url;
+    };
+
+    it("starts nothing when the standby cannot be asked and no witness is configured, until the operator overrides", async () => {
+        const config = primary("no-witness", null);
+        const refused = await runCommand(bundle, config, "may-serve", "wirebot-scoreboard.service");
+        assert.equal(refused.status, 1, refused.stdout);
+        assert.match(refused.stderr, /the standby cannot be asked \(.*ECONNREFUSED.*\), and no witness is configured \(agent\.witnessUrl\) .*; not starting: .*wirebot-failover override-serve/);
+        const override = await runCommand(bundle, config, "override-serve");
+        assert.equal(override.status, 0, override.stderr);
+        const allowed = await runCommand(bundle, config, "may-serve", "wirebot-scoreboard.service");
+        assert.equal(allowed.status, 0, allowed.stderr);
+        assert.match(allowed.stdout, /starting under the operator's override \(until /);
+    });
+
+    it("asks the witness when the standby cannot be asked: starts only when it shows nobody else serving", async () => {
+        const outcomes = await Promise.all([
+            runCommand(bundle, primary("nobody", await witness(530, "error code: 1033")), "may-serve"),
+            runCommand(bundle, primary("self", await witness(200, { host: os.hostname() })), "may-serve"),
+            runCommand(bundle, primary("standby-serves", await witness(200, { host: "wirebot-standby" })), "may-serve"),
+            runCommand(bundle, primary("witness-error", await witness(500, { error: "boom" })), "may-serve"),
+            runCommand(bundle, primary("witness-garbled", await witness(200, { ok: true })), "may-serve"),
+            runCommand(bundle, primary("witness-down", `http://127.0.0.1:${nobodyListens}/`), "may-serve"),
+        ]);
+        assert.deepEqual(
+            outcomes.map((o) => o.status),
+            [0, 0, 1, 1, 1, 1],
+            outcomes.map((o) => o.stdout + o.stderr).join("\n"),
+        );
+        assert.match(outcomes[0].stdout, /the witness shows nobody serving/);
+        assert.match(outcomes[2].stderr, /the witness shows wirebot-standby serving; this host stays off/);
+        assert.match(outcomes[3].stderr, /the witness cannot tell who serves \(HTTP 500\); not starting: .*override-serve/);
+        assert.match(outcomes[4].stderr, /the witness cannot tell who serves \(the answer names no serving host/);
+        assert.match(outcomes[5].stderr, /the witness cannot tell who serves \(no answer: /);
+    });
+
+    it("starts nothing when the standby refuses the claim's signature or fails, whatever the witness says", async () => {
+        const nobody = await witness(530, "");
+        for (const status of [401, 500]) {
+            const standby = await impostor(() => ({ error: "rejected" }), undefined, status);
+            closers.push(standby.close);
+            const result = await runCommand(bundle, primary(`standby-${status}`, nobody, standby.port), "may-serve");
+            assert.equal(result.status, 1, result.stdout);
+            assert.match(result.stderr, new RegExp(`the answer to POST /claim \\(HTTP ${status}\\) is not signed by the peer agent.*; not starting`));
+        }
+    });
+
+    it("does not fail back onto a standby it cannot ask, unless the witness shows nobody serving (and the operator gave up the standby's writes)", async () => {
+        const refused = await runCommand(bundle, primary("flip-no-witness", null), "flip", "serve");
+        assert.equal(refused.status, 1, refused.stdout);
+        assert.match(refused.stderr, /the standby cannot be asked .*no witness is configured.*not starting: .*override-serve/);
+        const nobody = primary("flip-nobody", await witness(530, ""));
+        // Nobody serves, but the standby may hold writes the primary lacks: only the operator gives those up.
+        const unheard = await runCommand(bundle, nobody, "flip", "serve");
+        assert.equal(unheard.status, 1, unheard.stdout);
+        assert.match(unheard.stderr, /the standby cannot be asked .*; the witness shows nobody serving, but the standby may have served.*wirebot-failover forget-standby/);
+        assert.equal((await runCommand(bundle, nobody, "forget-standby")).status, 0);
+        const served = await runCommand(bundle, nobody, "flip", "serve");
+        assert.equal(served.status, 0, served.stderr);
+        assert.match(served.stdout, /the standby cannot be asked .*; the witness shows nobody serving; serving without its writes/);
+    });
+
+    it("does not fail back on the operator's forget-standby alone while the witness shows the standby serving", async () => {
+        const config = primary("flip-standby-serves", await witness(200, { host: "wirebot-standby" }));
+        assert.equal((await runCommand(bundle, config, "forget-standby")).status, 0);
+        const refused = await runCommand(bundle, config, "flip", "serve");
+        assert.equal(refused.status, 1, refused.stdout);
+        assert.match(refused.stderr, /the witness shows wirebot-standby serving; this host stays off .*the operator's forget-standby of .* stands for the next flip/);
     });
 });
 

@@ -1,10 +1,11 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
 import { FLIP_BUDGET_ENV, FLIP_SERVED_WITH_DEBT } from "../../agent/contract";
-import { eventIds, pairFor, standbyServed } from "./loopback-hosts";
+import { CONNECTOR, eventIds, pairFor, SERVICE, standbyServed } from "./loopback-hosts";
 
 // What a failback copies and how long it may take, with the bundled agent on
 // both sides (see loopback-hosts.ts): the hub's files, the room a pull needs,
@@ -45,6 +46,39 @@ describe("a failback's copies, replicas and time", { concurrency: 2 }, () => {
         assert.equal(onPrimary("both.md"), "primary edit");
         assert.equal(onPrimary(`both.md.from-standby-${id}`), "standby edit");
         assert.equal(onPrimary("stale.md"), "base stale", "a file older than the takeover is not handed back");
+    });
+
+    it("refuses an export whose manifest puts a file outside the synced paths, merging nothing", async (t) => {
+        const pair = await pairFor(t, bundle);
+        standbyServed(pair, ["s1"]);
+        const workspace = path.join(pair.data, "clawd");
+        for (const side of ["primary", "standby"] as const) pair.configure(side, { fileSync: { ...pair[side].config.fileSync!, paths: [workspace] } });
+        await pair.startWatchdog();
+        // The standby stopped with an export the primary has not merged; its manifest names a file outside the synced paths.
+        pair.unit("standby", SERVICE, false);
+        pair.unit("standby", CONNECTOR, false);
+        const id = "5b0d7a52-3f51-4d0e-9a8e-2f1c6b7d9e10";
+        const outbox = path.join(pair.standbySync, "outbox");
+        const planted = path.join(pair.dir, "outside", "planted");
+        fs.mkdirSync(path.join(outbox, "files", path.dirname(planted)), { recursive: true });
+        fs.writeFileSync(path.join(outbox, "files", planted), "planted");
+        const copy = spawnSync("sqlite3", [path.join(pair.standby.data, "events.db"), `.backup '${path.join(outbox, "0-events.db")}'`], { encoding: "utf8" });
+        assert.equal(copy.status, 0, copy.stderr);
+        const sha256 = "3c2d7b2ee1b3d2f58ac6c4b1e6d4a3d8c0a5b7f7b6f9e2c4d1a0b9c8d7e6f5a4";
+        const manifest = {
+            id,
+            at: new Date().toISOString(),
+            entries: [{ file: "0-events.db", live: path.join(pair.data, "events.db"), bytes: 0 }],
+            files: [{ path: planted, sha256, base: null, bytes: 7, mode: 0o644 }],
+        };
+        fs.writeFileSync(path.join(outbox, "manifest.json"), JSON.stringify(manifest));
+        pair.writeStateFile("standby", "handback.json", { id, at: manifest.at, state: "exported", exported: manifest.entries, merged: false });
+        const refused = pair.run("primary", ["flip", "serve"]);
+        assert.equal(refused.status, 1, refused.output);
+        assert.match(refused.stderr, new RegExp(`wirebot-failover: the standby's export manifest is refused, nothing was merged: file 0: "${planted}" is not a file under the synced paths \\(${workspace}\\)\n`));
+        assert.deepEqual(eventIds(pair, "primary"), ["before"], "the database copy was not merged either");
+        assert.equal(fs.existsSync(planted), false);
+        assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "exported", "the export still waits for a merge");
     });
 
     it("refuses a pull the primary's disk has no room for, and keeps the two newest exports it pulled", async (t) => {

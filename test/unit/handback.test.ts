@@ -13,17 +13,23 @@ import { CONNECTOR, eventIds, pairFor, SERVICE, standbyServed } from "./loopback
 describe("the failback's hand-back", { concurrency: 3 }, () => {
     const bundle = buildAgentBundle();
 
-    it("records its intent before the standby stops: an export refused for want of room is finished by the next run, and the primary serves only after merging it", async (t) => {
+    it("refuses an export the standby has no room for before it stops: it goes on serving with nothing recorded, and the next run, with room, merges before the primary serves", async (t) => {
         const pair = await pairFor(t, bundle);
         standbyServed(pair, ["s1"]);
         // The standby's sync directory, where the export goes, has room for the copy but not for the margin.
         await pair.startWatchdog([{ target: pair.standbySync, size: "16m" }]);
         const failed = pair.run("primary", ["flip", "serve"]);
         assert.notEqual(failed.status, 0, failed.output);
-        assert.match(failed.stderr, new RegExp(`not enough space in ${pair.standbySync} for the copy of this standby's databases and files: need 64\\.\\d MiB \\(0\\.\\d MiB plus a 64\\.0 MiB margin\\), free 16\\.0 MiB`));
+        assert.match(
+            failed.stderr,
+            new RegExp(`not enough space in ${pair.standbySync} for the copy of this standby's databases and files: need 64\\.\\d MiB \\(0\\.\\d MiB plus a 64\\.0 MiB margin\\), free 16\\.0 MiB; free some and run it again; this standby goes on serving, nothing was stopped`),
+        );
         assert.doesNotMatch(failed.stderr, /^\s+at /m, "the standby's reason, not a stack trace");
-        assert.equal(pair.isActive("standby", CONNECTOR), false, "the standby stopped");
-        assert.equal(pair.stateFile<{ state: string }>("standby", "handback.json")?.state, "exporting", "the intent is on disk");
+        assert.equal(pair.isActive("standby", CONNECTOR), true, "the standby still serves");
+        assert.equal(pair.isActive("standby", SERVICE), true);
+        assert.equal(pair.stateFile("standby", "handback.json"), null, "nothing is recorded");
+        assert.equal(fs.existsSync(path.join(pair.standbySync, "outbox.partial")), false, "nothing half-written");
+        assert.deepEqual(eventIds(pair, "primary"), ["before"]);
 
         // The standby's agent restarts with room again; the same flip runs again.
         await pair.startWatchdog();
@@ -104,6 +110,11 @@ describe("the failback's hand-back", { concurrency: 3 }, () => {
         assert.match(refused.stderr, /the standby cannot be asked .*Bring the standby's agent back.*wirebot-failover forget-standby/);
 
         assert.equal(pair.run("primary", ["forget-standby"]).status, 0);
+        // Giving up the standby's writes does not say that it does not serve: without a witness, the operator says that too.
+        const unsure = pair.run("primary", ["flip", "serve"]);
+        assert.equal(unsure.status, 1, unsure.output);
+        assert.match(unsure.stderr, /no witness is configured .*override-serve.*the operator's forget-standby of .* stands for the next flip/);
+        assert.equal(pair.run("primary", ["override-serve"]).status, 0);
         const served = pair.run("primary", ["flip", "serve"]);
         assert.equal(served.status, 0, served.output);
         assert.match(served.stdout, /serving without its writes/);

@@ -157,6 +157,9 @@ describe("standby stack on an existing host", () => {
         const agent = JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json"));
         assert.deepEqual(agent.fileSync, { paths: list, debounceSeconds: 5, stagingDir: "/var/lib/wirebot/sync/files", outboxDir: "/var/lib/wirebot/sync/outbox" });
         assert.equal(agent.tenantsReplicaDir, "/var/lib/wirebot/replica/scoreboard/tenants");
+        // The watchdog takes only requests signed for the address the primary calls it at.
+        assert.deepEqual(agent.calledAt, JSON.parse(fileContent(run, "primary-file-etc-wirebot-agent.json")).peer);
+        assert.deepEqual(agent.calledAt, { address: "10.77.0.11", port: 8300 });
         const serving = run.byName("standby-serving");
         assert.match(serving.inputs.stdin, /^BEFORE_SERVING='\/usr\/local\/sbin\/wirebot-place-files \/usr\/local\/sbin\/wirebot-restore'$/m);
     });

@@ -141,6 +141,11 @@ describe("systemd units", () => {
         assert.match(gateway, /^EnvironmentFile=-\/etc\/wirebot\/gateway.env$/m);
     });
 
+    it("keeps a '%' in a command literal: systemd would expand it as a specifier", () => {
+        const [gateway] = resolveServices({ gateway: { execStart: "/usr/bin/openclaw gateway --log /var/log/gw-%Y.log --port 18789" } });
+        assert.match(renderServiceUnit(gateway).content, /^ExecStart=\/usr\/bin\/openclaw gateway --log \/var\/log\/gw-%%Y\.log --port 18789$/m);
+    });
+
     it("starts the connector from the local config and its credentials only", () => {
         const connector = connectorUnit().content;
         assert.match(connector, /^ExecStart=\/usr\/local\/bin\/cloudflared --no-autoupdate --config \/etc\/cloudflared\/wirebot.yml tunnel run$/m);

@@ -147,13 +147,22 @@ describe("CI workflow", () => {
     it("previews every stack on pull requests and comments the diff", () => {
         assert.deepEqual(keysOf(node(text, "jobs")), ["preview", "up"]);
         const preview = node(text, "jobs", "preview");
-        assert.equal(node(preview, "if").value, "github.event_name == 'pull_request'");
+        assert.match(node(preview, "if").value, /^github\.event_name == 'pull_request' && /);
         assert.deepEqual(flowList(node(preview, "strategy", "matrix", "stack").value), STACKS);
         const step = pulumiStep(preview);
         assert.equal(node(step, "with", "command").value, "preview");
         assert.equal(node(step, "with", "stack-name").value, "${{ matrix.stack }}");
         assert.equal(node(step, "with", "comment-on-pr").value, "true");
         assertCredentials(step);
+    });
+
+    it("gives a pull request's code the stacks' credentials only from branches of this repository, and only once a reviewer approves", () => {
+        const preview = node(text, "jobs", "preview");
+        // A fork's pull request is skipped, not failed for lack of secrets.
+        assert.equal(node(preview, "if").value, "github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository");
+        // The environment with required reviewers holds the credentials: the job waits for the approval before it sees them.
+        assert.equal(node(preview, "environment").value, "preview");
+        assert.doesNotMatch(text, /pull_request_target/, "pull_request_target would run with the base's secrets and write token");
     });
 
     it("runs up only on manual dispatch, one update per stack at a time, behind the stack's environment", () => {

@@ -20,9 +20,22 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
     });
 }
 
+type AnswerSigner = (status: number, body: string) => Record<string, string>;
+const answerSigners = new WeakMap<http.IncomingMessage, AnswerSigner>();
+
+/**
+ * Set once a request's own signature is found good (heartbeat/auth.ts): every
+ * answer to it then goes out signed, whichever handler sends it, so no answer
+ * the caller acts on can be left unsigned by mistake.
+ */
+export function signAnswersTo(req: http.IncomingMessage, signer: AnswerSigner): void {
+    answerSigners.set(req, signer);
+}
+
 export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
     const body = JSON.stringify(value);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    const signature = answerSigners.get(res.req)?.(status, body) ?? {};
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...signature });
     res.end(body);
 }
 

@@ -3,8 +3,9 @@ import * as os from "node:os";
 import { Alerter, alerterFromFile } from "../monitoring/alerts";
 import { activate, ActivationRefused, activationUnderway, takeoverRecord } from "../takeover/activation";
 import type { AgentConfig } from "../../contract";
-import { readSecretFile } from "../core/config";
-import { authorize } from "./auth";
+import { AgentAuth, agentAuth, authorize, describeSkew, refusal, SKEW_MS } from "./auth";
+import { Challenges } from "./challenges";
+import { SkewWatch } from "./clock-skew";
 import { Heartbeat } from "./heartbeat";
 import { listen, readBody, sendJson } from "../core/http";
 import { log } from "../core/log";
@@ -19,12 +20,17 @@ import { handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeover-api";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
 export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
-    const token = readSecretFile(config.tokenFile);
+    const auth = agentAuth(config);
     const alerter = alerterFromFile(config.alertWebhookUrlFile, log);
     const intervalMs = config.heartbeatIntervalSeconds * 1000;
     const counter = new MissCounter(intervalMs, config.missThreshold, now());
+    const beats: Beats = {
+        counter,
+        challenges: new Challenges((config.missThreshold + 1) * intervalMs),
+        skew: new SkewWatch("the primary", SKEW_MS, (line) => sayTo(alerter, line), SKEWED_BEATS),
+    };
     const server = http.createServer((req, res) => {
-        handle(config, token, counter, now, req, res).catch((err: Error) => {
+        handle(config, auth, beats, now, req, res).catch((err: Error) => {
             log(`watchdog: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
         });
@@ -55,13 +61,21 @@ function watchMisses(config: AgentConfig, counter: MissCounter, now: () => numbe
     timer.unref();
 }
 
-/** After the threshold: consult the witness, then activate, or alert only when so configured. */
+/** One line to the log and the same to the operator's alerts. */
+function sayTo(alerter: Alerter, line: string): void {
+    log(`watchdog: ${line}`);
+    alerter.send(`[${os.hostname()}] ${line}`);
+}
+
+/**
+ * After the threshold: consult the witness, then activate, or alert only when
+ * so configured. Missed heartbeats alone never activate: the witness must say
+ * that nobody serves. A witness that cannot be reached, times out or answers
+ * something malformed cannot tell, and that does not count as "the primary is
+ * gone" (witness.ts, decide).
+ */
 async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): Promise<void> {
-    const host = os.hostname();
-    const say = (line: string) => {
-        log(`watchdog: ${line}`);
-        alerter.send(`[${host}] ${line}`);
-    };
+    const say = (line: string) => sayTo(alerter, line);
     if (!config.autoActivate) return say(`primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
     if (!config.witnessUrl) return say(`primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
     try {
@@ -74,17 +88,23 @@ async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): 
     }
 }
 
-async function handle(
-    config: AgentConfig,
-    token: string,
-    counter: MissCounter,
-    now: () => number,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-): Promise<void> {
+/** What the watchdog keeps about the primary's heartbeats. */
+interface Beats {
+    counter: MissCounter;
+    challenges: Challenges;
+    skew: SkewWatch;
+}
+
+const SKEWED_BEATS = "its heartbeats still count, each echoing this watchdog's last challenge, but its claims to serve and its handover calls are refused until the clocks agree";
+
+async function handle(config: AgentConfig, auth: AgentAuth, beats: Beats, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const { counter } = beats;
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
     if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, now()));
     if (req.method === "GET" && req.url === "/serving") {
+        // The primary's failback acts on this answer: only a signed question gets one, and it goes out signed.
+        const verdict = authorize(req, await readBody(req), auth, now(), 2 * config.heartbeatIntervalSeconds * 1000, "GET /serving");
+        if (!verdict.ok) return sendJson(res, 401, { error: refusal(verdict) });
         return sendJson(res, 200, {
             serving: isActive(config.units.connector),
             activating: activationUnderway(config),
@@ -92,17 +112,35 @@ async function handle(
             handback: readHandback(config),
         });
     }
-    if (req.method === "POST" && req.url === "/claim") return handleClaim(config, token, counter, now, req, res);
-    if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, token, req, res);
+    if (req.method === "POST" && req.url === "/claim") return handleClaim(config, auth, counter, now, req, res);
+    if (req.method === "POST" && TAKEOVER_PATHS.includes(req.url ?? "")) return handleTakeoverApi(config, auth, req, res);
     if (req.method !== "POST" || req.url !== "/heartbeat") return sendJson(res, 404, { error: "not found" });
+    return handleHeartbeat(config, auth, beats, now, req, res);
+}
+
+/**
+ * A heartbeat whose signature is good but whose time is outside the window is
+ * from the primary, on a clock that is off: it proves the primary alive as long
+ * as it echoes a challenge this watchdog gave out (so it is no recording sent
+ * again), and skew alone never trips the miss counter. The offset is measured
+ * on every authentic heartbeat and reported when it exceeds the allowance.
+ */
+async function handleHeartbeat(config: AgentConfig, auth: AgentAuth, beats: Beats, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
-    const verdict = authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "heartbeat");
-    if (!verdict.ok) return sendJson(res, 401, { error: "rejected" });
+    const verdict = authorize(req, body, auth, now(), 2 * config.heartbeatIntervalSeconds * 1000, "heartbeat", false);
+    if (verdict.skewMs === undefined) return sendJson(res, 401, { error: "rejected" });
+    beats.skew.observe(verdict.skewMs);
     const beat = JSON.parse(body) as Heartbeat;
-    counter.heartbeat(now());
-    recordHeartbeat(config, now(), req.socket.remoteAddress, beat);
+    const fresh = beats.challenges.redeem(beat.challenge, now()) || verdict.ok;
+    if (!fresh) {
+        log(`watchdog: rejected heartbeat from ${req.socket.remoteAddress}: signed ${describeSkew(verdict.skewMs)} and echoing no challenge of this watchdog`);
+        return sendJson(res, 401, { error: refusal(verdict), skewMs: verdict.skewMs, challenge: beats.challenges.issue(now()) });
+    }
+    beats.counter.heartbeat(now());
+    recordHeartbeat(config, now(), req.socket.remoteAddress, { ...beat, skewMs: verdict.skewMs });
     // The reply tells the primary how far each replica has got, for its lag figures.
-    sendJson(res, 200, { replicas: Object.fromEntries(databasesOf(config).map((db) => [db.live, position(db.replica)])) });
+    const replicas = Object.fromEntries(databasesOf(config).map((db) => [db.live, position(db.replica)]));
+    sendJson(res, 200, { replicas, challenge: beats.challenges.issue(now()) });
 }
 
 /**
@@ -111,9 +149,10 @@ async function handle(
  * while this host serves or an activation runs. Once granted, no activation
  * starts here until the primary has been silent for the miss threshold again.
  */
-async function handleClaim(config: AgentConfig, token: string, counter: MissCounter, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handleClaim(config: AgentConfig, auth: AgentAuth, counter: MissCounter, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
-    if (!authorize(req, body, token, now(), 2 * config.heartbeatIntervalSeconds * 1000, "claim").ok) return sendJson(res, 401, { error: "rejected" });
+    const verdict = authorize(req, body, auth, now(), 2 * config.heartbeatIntervalSeconds * 1000, "claim");
+    if (!verdict.ok) return sendJson(res, 401, { error: refusal(verdict) });
     const { unit } = JSON.parse(body) as { unit?: string };
     counter.heartbeat(now());
     recordClaim(config, now(), req.socket.remoteAddress, unit ?? "unknown");

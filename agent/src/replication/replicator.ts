@@ -2,9 +2,10 @@ import { execFileSync } from "node:child_process";
 import * as http from "node:http";
 import * as os from "node:os";
 import type { AgentConfig } from "../../contract";
-import { readSecretFile } from "../core/config";
-import { Heartbeat, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from "../heartbeat/heartbeat";
-import { authorize } from "../heartbeat/auth";
+import { Heartbeat } from "../heartbeat/heartbeat";
+import { AgentAuth, agentAuth, authorize, SKEW_MS } from "../heartbeat/auth";
+import { SkewWatch } from "../heartbeat/clock-skew";
+import { signedCall } from "../heartbeat/signed-call";
 import { DRILL_UNIT } from "../drill/drill";
 import { FileSync, lastFileSync, startFileSync } from "./file-sync";
 import { listen, readBody, sendJson } from "../core/http";
@@ -18,13 +19,17 @@ const MUTATION_MAX_AGE_MS = 30_000;
 
 /** The primary's agent: signed heartbeats to the standby, and the status API. */
 export async function runReplicator(config: AgentConfig): Promise<http.Server> {
-    const token = readSecretFile(config.tokenFile);
+    const auth = agentAuth(config);
     let seq = 0;
     let lastError: string | undefined;
     let replicas: SendRecord["replicas"];
+    let challenge: string | undefined;
+    const skew = new SkewWatch("the standby", SKEW_MS, (line) => log(`replicator: ${line}`), "heartbeats still count there, but claims to serve and handover calls are refused until the clocks agree");
     const tick = async () => {
         seq += 1;
-        const record = await sendHeartbeat(config, token, seq);
+        const { challenge: next, skewMs, ...record } = await sendHeartbeat(config, auth.token, seq, challenge);
+        challenge = next ?? challenge;
+        if (skewMs !== undefined) skew.observe(skewMs);
         // Without an answer the replicas are where they last were: the lag keeps growing from there.
         replicas = record.replicas ?? replicas;
         writeState(config.stateDir, LAST_SENT, { ...record, replicas });
@@ -36,7 +41,7 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     setInterval(() => void tick(), config.heartbeatIntervalSeconds * 1000);
     const fileSync = startFileSync(config);
     const server = http.createServer((req, res) => {
-        handle(config, token, fileSync, req, res).catch((err: Error) => {
+        handle(config, auth, fileSync, req, res).catch((err: Error) => {
             log(`replicator: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
         });
@@ -46,7 +51,10 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     return server;
 }
 
-export async function sendHeartbeat(config: AgentConfig, token: string, seq: number): Promise<SendRecord> {
+/** What a heartbeat's signed answer says besides the record: the challenge to echo next, and the standby's clock. */
+type Sent = SendRecord & { challenge?: string; skewMs?: number };
+
+export async function sendHeartbeat(config: AgentConfig, token: string, seq: number, challenge?: string): Promise<Sent> {
     const sentAt = new Date().toISOString();
     const beat: Heartbeat = {
         host: os.hostname(),
@@ -54,30 +62,25 @@ export async function sendHeartbeat(config: AgentConfig, token: string, seq: num
         sentAt,
         seq,
         services: Object.fromEntries(Object.entries(unitStates([...config.units.services, config.units.connector])).map(([u, s]) => [u, s.active])),
+        challenge,
     };
-    const body = JSON.stringify(beat);
     try {
-        const response = await fetch(`http://${config.peer.address}:${config.peer.port}/heartbeat`, {
-            method: "POST",
-            headers: { "content-type": "application/json", [SIGNATURE_HEADER]: sign(token, sentAt, body), [TIMESTAMP_HEADER]: sentAt },
-            body,
-            signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
-        });
-        if (!response.ok) return { at: sentAt, seq, ok: false, error: `HTTP ${response.status}` };
-        const reply = (await response.json().catch(() => ({}))) as { replicas?: Record<string, string | null> };
-        return { at: sentAt, seq, ok: true, replicas: reply.replicas };
+        const answer = await signedCall<{ replicas?: Record<string, string | null>; challenge?: string; error?: string }>(token, config.peer, "POST", "/heartbeat", beat, SEND_TIMEOUT_MS);
+        const seen = { challenge: answer.body.challenge, skewMs: answer.skewMs };
+        if (answer.status !== 200) return { at: sentAt, seq, ok: false, error: `HTTP ${answer.status}: ${answer.body.error ?? "no detail"}`, ...seen };
+        return { at: sentAt, seq, ok: true, replicas: answer.body.replicas, ...seen };
     } catch (err) {
         return { at: sentAt, seq, ok: false, error: (err as Error).message };
     }
 }
 
-async function handle(config: AgentConfig, token: string, fileSync: FileSync | null, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(config: AgentConfig, auth: AgentAuth, fileSync: FileSync | null, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true });
     if (req.method === "GET" && req.url === "/status") return sendJson(res, 200, replicatorStatus(config, fileSync));
     if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, replicatorMetrics(config));
     if (req.method !== "POST" || (req.url !== "/trigger-sync" && req.url !== "/drill")) return sendJson(res, 404, { error: "not found" });
     const body = await readBody(req);
-    if (!authorize(req, body, token, Date.now(), MUTATION_MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
+    if (!authorize(req, body, auth, Date.now(), MUTATION_MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
     if (req.url === "/trigger-sync") {
         if (!fileSync) return sendJson(res, 409, { error: "no paths are configured for file sync" });
         log(`replicator: full sync requested from ${req.socket.remoteAddress}`);

@@ -7,7 +7,7 @@ import { log } from "../core/log";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
 import { readState, writeState } from "../core/state";
 import { isActive, systemctl } from "../core/systemd";
-import { askWitness, decide } from "../heartbeat/witness";
+import { askWitness, decide, describeAnswer } from "../heartbeat/witness";
 import { describeUnmerged, unmergedExport } from "./handback-record";
 
 export const TAKEOVER = "takeover.json";
@@ -119,13 +119,17 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
     if (!force && config.witnessUrl) {
         const witnessUrl = config.witnessUrl;
         let decision = "";
+        let said = "";
         await timed(timeline, "witness", async () => {
             const answer = await askWitness(witnessUrl, WITNESS_TIMEOUT_MS);
             decision = decide(answer, os.hostname());
-            return answer.reachable ? `serving: ${answer.servingHost ?? "unknown"}` : `unreachable: ${answer.error}`;
+            return (said = describeAnswer(answer));
         });
         if (decision === "partition") {
             throw new ActivationRefused("the witness shows the primary still serving; not activating (a partition, not a dead primary)");
+        }
+        if (decision === "cannot-tell") {
+            throw new ActivationRefused(`the witness ${said}, which is no proof that the primary is gone; not activating. If you know it is down: wirebot-failover activate --force on this host`);
         }
     }
     const connectorUp = isActive(config.units.connector);

@@ -8,7 +8,8 @@ import { readState, removeState, writeState } from "../core/state";
 import { isActive } from "../core/systemd";
 import { describeTakeover, FlipRefused, ServedWithDebt } from "./refusals";
 import { awaitsMerge, type Handback } from "./handback-record";
-import { askStandby, callStandby, mergeHandback, STANDBY_CALL_TIMEOUT_MS } from "./handover";
+import { askStandby, callStandby, describeUnheard, mergeHandback, STANDBY_CALL_TIMEOUT_MS } from "./handover";
+import { serveWithoutStandby } from "../heartbeat/standby-unknown";
 import * as reseed from "./reseed";
 
 /**
@@ -20,7 +21,7 @@ import * as reseed from "./reseed";
 export async function failBack(config: AgentConfig, deadline: Deadline): Promise<string> {
     const standby = await askStandby(config);
     const servingHere = isActive(config.units.connector);
-    if ("unreachable" in standby) return servingHere ? "the primary already serves" : serveWithoutStandby(config, standby.unreachable);
+    if ("unreachable" in standby) return servingHere ? "the primary already serves" : serveUnheard(config, standby);
     if (standby.activating && !standby.serving) {
         throw new FlipRefused("the standby is taking over right now (its watchdog or an emergency flip); run pulumi up -s primary again once it serves, after acknowledging it");
     }
@@ -58,22 +59,31 @@ async function mergePending(config: AgentConfig, token: string, deadline: Deadli
 }
 
 /**
- * Without the standby's word the primary does not know whether the standby
- * served and holds writes it lacks, so it serves only once the operator has
- * said that the standby and its writes are lost (forget-standby), once.
+ * Without the standby's signed word the primary knows neither whether the
+ * standby serves nor whether it served and holds writes the primary lacks. Two
+ * answers are needed, and neither stands in for the other: that nobody else
+ * serves (the witness shows it, or the operator's override-serve says it; see
+ * standby-unknown.ts), and that the standby's writes are given up (only the
+ * operator says that: forget-standby, good for one flip). "Cannot tell" is
+ * neither; the refusal names each answer still missing.
  */
-function serveWithoutStandby(config: AgentConfig, why: string): string {
+async function serveUnheard(config: AgentConfig, standby: { unreachable: string; answered: boolean }): Promise<string> {
+    const why = describeUnheard(standby);
+    // The witness is not asked over a standby that answered: something there answers, and not as the standby.
+    const verdict = await serveWithoutStandby(config, why, !standby.answered);
     const forgotten = readState<{ at: string }>(config.stateDir, STANDBY_FORGOTTEN);
     if (!forgotten) {
+        const serving = verdict.ok ? `${verdict.reason}, but` : `${verdict.reason}. Besides,`;
         throw new FlipRefused(
-            `the standby cannot be asked (${why}): it may have served, and the primary would serve without what it wrote. ` +
-                "Bring the standby's agent back, then run pulumi up -s primary again. " +
+            `${serving} the standby may have served, and the primary would serve without what it wrote. ` +
+                `Bring the standby's agent back${standby.answered ? " (or fix what the message names: the heartbeat token, the clocks)" : ""}, then run pulumi up -s primary again. ` +
                 "If the standby is lost for good, and its writes with it: run wirebot-failover forget-standby on the primary, then pulumi up -s primary",
         );
     }
+    if (!verdict.ok) throw new FlipRefused(`${verdict.reason} (the operator's forget-standby of ${forgotten.at} stands for the next flip)`);
     removeState(config.stateDir, STANDBY_FORGOTTEN);
-    log(`flip: the standby cannot be asked (${why}); serving without it, as the operator decided at ${forgotten.at}`);
-    return `the standby cannot be asked; serving without its writes, as decided at ${forgotten.at} (wirebot-failover forget-standby)`;
+    log(`flip: ${verdict.reason}; serving without the standby's writes, as the operator decided at ${forgotten.at}`);
+    return `${verdict.reason}; serving without its writes, as decided at ${forgotten.at} (wirebot-failover forget-standby)`;
 }
 
 const ALERT_FLUSH_MS = 5000;
@@ -118,5 +128,8 @@ export const STANDBY_FORGOTTEN = "standby-forgotten.json";
 export function forgetStandby(config: AgentConfig): string {
     if (config.role !== "primary") throw new FlipRefused("forget-standby is run on the primary");
     writeState(config.stateDir, STANDBY_FORGOTTEN, { at: new Date().toISOString() });
-    return "the next pulumi up -s primary serves without asking the standby; anything the standby wrote and the primary lacks is given up";
+    return (
+        "the next pulumi up -s primary serves without the standby's writes: anything the standby wrote and the primary lacks is given up. " +
+        "It still starts this host only when the witness shows nobody else serving, or after wirebot-failover override-serve"
+    );
 }

@@ -19,7 +19,7 @@ export interface FileEntry {
 }
 
 /** Paths under /run hold a running service's state (pid files, locks): the primary's own services make theirs. */
-const VOLATILE = "/run/";
+export const VOLATILE = "/run/";
 
 /**
  * The hub's files the standby wrote while it served: regular files under the
@@ -122,6 +122,6 @@ function regularFiles(root: string): string[] {
     return fs.readdirSync(root).flatMap((name) => regularFiles(path.join(root, name)));
 }
 
-function sha256(file: string): string {
+export function sha256(file: string): string {
     return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }

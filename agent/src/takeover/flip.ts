@@ -4,7 +4,7 @@ import { readSecretFile } from "../core/config";
 import { Deadline } from "../core/deadline";
 import { failBack } from "./failback";
 import { describeTakeover, FlipRefused } from "./refusals";
-import { askStandby, callStandby, fingerprints, localPositions, STANDBY_CALL_TIMEOUT_MS } from "./handover";
+import { askStandby, callStandby, describeUnheard, fingerprints, localPositions, STANDBY_CALL_TIMEOUT_MS } from "./handover";
 import { describeUnmerged, unmergedExport } from "./handback-record";
 import { owesHandback } from "./handback";
 import { reseedReplicas } from "./reseed";
@@ -43,7 +43,8 @@ async function primaryStandDown(config: AgentConfig, deadline: Deadline): Promis
     const standby = await askStandby(config);
     if (!serving(config)) return "the primary does not serve";
     if ("unreachable" in standby) {
-        throw new FlipRefused(`the standby cannot be asked (${standby.unreachable}); stopping the primary now would leave nobody serving. Bring the standby's agent back, then run pulumi up -s primary again`);
+        const fix = standby.answered ? " (or fix what the message names: the heartbeat token, the clocks)" : "";
+        throw new FlipRefused(`${describeUnheard(standby)}; stopping the primary now would leave nobody serving. Bring the standby's agent back${fix}, then run pulumi up -s primary again`);
     }
     if (standby.serving) return "the standby already serves";
     const token = readSecretFile(config.tokenFile);

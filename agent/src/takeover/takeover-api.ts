@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { activate, ActivationRefused } from "./activation";
-import { authorize } from "../heartbeat/auth";
+import { AgentAuth, authorize } from "../heartbeat/auth";
 import type { AgentConfig } from "../../contract";
 import { handBack, markMerged } from "./handback";
 import { awaitsMerge, describeUnmerged, unmergedExport } from "./handback-record";
@@ -29,9 +29,9 @@ interface ActivateRequest {
  * everything the primary had, run the drill's checks, and give the role back
  * with a copy of what was written meanwhile.
  */
-export async function handleTakeoverApi(config: AgentConfig, token: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+export async function handleTakeoverApi(config: AgentConfig, auth: AgentAuth, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
-    if (!authorize(req, body, token, Date.now(), MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
+    if (!authorize(req, body, auth, Date.now(), MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
     const request = (body ? JSON.parse(body) : {}) as ActivateRequest & { drillId?: string; id?: string };
     try {
         if (req.url === "/activate") {
