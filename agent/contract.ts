@@ -61,3 +61,47 @@ export const agentConfigSchema = z.object({
     probes: probes.optional(),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+const unitState = z.object({ active: z.string(), enabled: z.string() });
+
+/**
+ * What `wirebot-failover status --json` prints on a host; the operator's
+ * `wirebot-ops status` reads it over SSH. Everything after `units` came later
+ * and is optional, so the answer of an older agent still parses.
+ */
+export const hostStatusSchema = z.object({
+    role: z.enum(["primary", "standby"]),
+    units: z.record(z.string(), unitState),
+    host: z.string().optional(),
+    /** The host's clock when it answered. */
+    at: z.string().optional(),
+    /** The tunnel connector runs here. */
+    serving: z.boolean().optional(),
+    /** Primary: the last heartbeat sent and whether the standby took it. Standby: the last one received. */
+    heartbeat: z
+        .object({
+            at: z.string().nullable(),
+            ageSeconds: z.number().nullable(),
+            ok: z.boolean().nullable(),
+            error: z.string().optional(),
+            /** Silence after which the standby counts the primary as down. */
+            downAfterSeconds: z.number(),
+        })
+        .optional(),
+    /** Primary only: Litestream's lag per database (seconds, null when unknown), file sync and Letta dump. */
+    replication: z
+        .object({
+            litestream: z.string(),
+            lagSeconds: z.record(z.string(), z.number().nullable()),
+            fileSync: z.object({ at: z.string(), ok: z.boolean(), reason: z.string().optional() }).nullable(),
+            lettaDump: z.object({ at: z.string(), ok: z.boolean(), skipped: z.boolean().optional(), reason: z.string().optional() }).nullable(),
+        })
+        .optional(),
+    /** Primary only: the last fire drill. */
+    lastDrill: z.object({ at: z.string(), ok: z.boolean(), primaryOffMs: z.number().nullable(), failed: z.string().optional() }).nullable().optional(),
+    /** Standby only: the last takeover, whether an activation runs now, and the last export handed back. */
+    takeover: z.object({ at: z.string(), reason: z.string(), automatic: z.boolean(), planned: z.boolean(), acknowledged: z.boolean() }).nullable().optional(),
+    activating: z.boolean().optional(),
+    handback: z.object({ id: z.string(), at: z.string(), merged: z.boolean() }).nullable().optional(),
+});
+export type HostStatus = z.infer<typeof hostStatusSchema>;

@@ -11,7 +11,11 @@ import { runWatchdog } from "./heartbeat/watchdog";
 const USAGE = `usage: wirebot-failover <command>
 
 commands:
-  status       print this host's role, units and last heartbeat as JSON
+  status [--json]
+               print this host's side of the failover as JSON (always JSON; --json
+               is accepted for scripts): role, units, serving, heartbeat age; on the
+               primary replication lag per database, file sync, Letta dump, last
+               drill; on the standby the takeover record, activation, handback
   replicator   run the primary's agent (heartbeats, status API)
   watchdog     run the standby's agent (heartbeat receiver, miss counter, takeover)
   activate [--force]  take over on this host: restore, services, connector
