@@ -1,0 +1,98 @@
+import { HOST_LINE, StepRecord } from "./progress";
+import type { StackRole } from "./stacks";
+
+// What a failed `pulumi up` of a flip means for the operator: the hosts
+// refused (their reason, nothing changed on them), or a step failed (which
+// host, the engine's words), or another update holds the stack's lock (who).
+
+/** What set-serving.sh prints when the host agent's flip refuses: the serving role is left as it was. */
+export const REFUSAL_MARKER = "refused: the serving role is left as it was";
+
+export interface Failure {
+    kind: "refused" | "failed";
+    /** The host whose step failed (steps are named <host>-<step>), when the failure is a step's. */
+    host?: StackRole;
+    /** The failed resource, e.g. standby-serving. */
+    resource?: string;
+    /** The host agent's own lines: a refusal's reason, or what the flip got to. */
+    hostLines: string[];
+    /** The engine's error text, without the command line it ran. */
+    detail: string[];
+}
+
+function unique(lines: string[]): string[] {
+    return [...new Set(lines)];
+}
+
+export function hostLinesIn(text: string): string[] {
+    return unique(
+        text
+            .split("\n")
+            .map((l) => l.trim())
+            .filter((l) => HOST_LINE.test(l)),
+    );
+}
+
+/** The step's error as the command provider words it, `<error>: running "<command>":\n<output>`, without the command. */
+export function errorDetail(error: string): string[] {
+    const lines = error.split("\n");
+    const first = lines[0].replace(/: running ".*":?$/, "");
+    return [first, ...lines.slice(1)]
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0 && !HOST_LINE.test(l) && l !== REFUSAL_MARKER);
+}
+
+export function hostOf(resource: string): StackRole | undefined {
+    const prefix = resource.split("-")[0];
+    return prefix === "primary" || prefix === "standby" ? prefix : undefined;
+}
+
+/**
+ * Classifies a failed up from its failed steps and program errors, falling back
+ * on the engine's output text when the events said nothing (a crash before the
+ * event stream started).
+ */
+export function classifyFailure(failed: StepRecord[], programErrors: string[], text: string): Failure {
+    const step = failed[0];
+    const everything = [...failed.flatMap((s) => [...s.hostLines, s.error ?? ""]), ...programErrors, text].join("\n");
+    const refused = everything.includes(REFUSAL_MARKER);
+    const hostLines = unique([...failed.flatMap((s) => [...s.hostLines, ...hostLinesIn(s.error ?? "")]), ...(failed.length ? [] : hostLinesIn(text))]);
+    let detail: string[];
+    if (step?.error) detail = errorDetail(step.error);
+    else if (programErrors.length) detail = programErrors.flatMap((e) => e.split("\n")).map((l) => l.trim()).filter(Boolean);
+    else detail = tailOf(text);
+    return {
+        kind: refused ? "refused" : "failed",
+        ...(step ? { resource: step.resource, host: hostOf(step.resource) } : {}),
+        hostLines,
+        detail: unique(detail).slice(0, 12),
+    };
+}
+
+/** The end of the engine's output, past its progress lines: the error lines. */
+function tailOf(text: string): string[] {
+    const lines = text.split("\n").map((l) => l.trim());
+    const errors = lines.filter((l) => /^error:/i.test(l));
+    return (errors.length ? errors : lines.filter(Boolean).slice(-6)).map((l) => l.replace(/^error:\s*/i, ""));
+}
+
+/**
+ * Who holds a stack's update lock, in words, from the Pulumi CLI's message:
+ * the file backend names the lock's user, host, process and time; Pulumi
+ * Cloud answers 409.
+ */
+export function lockHolder(message: string): string {
+    const holders = [...new Set([...message.matchAll(/created by (\S+) \(pid (\d+)\) at (\S+)/g)].map((m) => `${m[1]}, process ${m[2]}, since ${m[3]}`))];
+    if (holders.length) return `another update (${holders.join("; ")})`;
+    if (message.includes("Another update is currently in progress")) return "another update in progress in Pulumi Cloud (its activity page names who started it)";
+    return "another update";
+}
+
+/** The operator's message for a locked stack. */
+export function lockedMessage(stack: string, holder: string, changedSomething: boolean): string[] {
+    return [
+        `stack ${stack} is locked: ${holder} is running on it: a pulumi up, or another wirebot-ops command.`,
+        changedSomething ? "Steps before this one were done (above); run this command again once the lock is released to finish." : "Nothing was changed.",
+        `Wait for that update to finish, then run this again. Only if that process no longer runs (killed, machine rebooted): pulumi cancel -s ${stack} removes its lock.`,
+    ];
+}
