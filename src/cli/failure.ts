@@ -59,7 +59,7 @@ export function classifyFailure(failed: StepRecord[], programErrors: string[], t
     const hostLines = unique([...failed.flatMap((s) => [...s.hostLines, ...hostLinesIn(s.error ?? "")]), ...(failed.length ? [] : hostLinesIn(text))]);
     let detail: string[];
     if (step?.error) detail = errorDetail(step.error);
-    else if (programErrors.length) detail = programErrors.flatMap((e) => e.split("\n")).map((l) => l.trim()).filter(Boolean);
+    else if (programErrors.length) detail = programErrors.flatMap(programErrorLines);
     else detail = tailOf(text);
     return {
         kind: refused ? "refused" : "failed",
@@ -67,6 +67,14 @@ export function classifyFailure(failed: StepRecord[], programErrors: string[], t
         hostLines,
         detail: unique(detail).slice(0, 12),
     };
+}
+
+/** An exception of the program as the engine reports it, without the runtime's preamble and the stack trace. */
+export function programErrorLines(error: string): string[] {
+    return error
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0 && !/^at /.test(l) && !/^Running program .* failed with an unhandled exception:$/.test(l));
 }
 
 /** The end of the engine's output, past its progress lines: the error lines. */

@@ -67,7 +67,7 @@ export class Progress {
     }
 
     private started(urn: string, op: string, atMs: number): void {
-        if (SILENT_OPS.has(op) || urn.includes("::pulumi:providers:")) return;
+        if (SILENT_OPS.has(op) || urn.includes("::pulumi:providers:") || urn.includes("::pulumi:pulumi:Stack::")) return;
         // A preview lists the replacement once; removing the old instance is part of it.
         if (this.preview && op === "delete-replaced") return;
         const step: StepRecord = { resource: resourceName(urn), op: OP_WORDS[op] ?? op, hostLines: [] };

@@ -66,8 +66,12 @@ describe("a failed up, in the operator's words", () => {
         assert.deepEqual(failure.detail, ["Process exited with status 1", "wirebot-scoreboard.service does not run (failed/failed); its last log lines:"]);
     });
 
-    it("an error of the program itself (a host key mismatch) is shown as the engine reported it", () => {
-        const failure = classifyFailure([], ["ConfigError: invalid configuration:\n  wirebot:primary.hostKey (stack primary): the primary host presents another SSH host key"], "");
+    it("an exception of the program itself (a host key mismatch) is shown without the runtime's preamble and stack trace", () => {
+        // As the engine reported a program's ConfigError in a recorded up.
+        const error =
+            "Running program '/srv/wirebot-failover/index.ts' failed with an unhandled exception:\nConfigError: invalid configuration:\n  wirebot:primary.hostKey (stack primary): the primary host presents another SSH host key\n" +
+            "    at standbyHost (/srv/wirebot-failover/src/stacks/standby.ts:170:15)\n    at Module._compile (node:internal/modules/cjs/loader:1929:14)\n";
+        const failure = classifyFailure([], [error], "");
         assert.equal(failure.kind, "failed");
         assert.equal(failure.host, undefined);
         assert.deepEqual(failure.detail, ["ConfigError: invalid configuration:", "wirebot:primary.hostKey (stack primary): the primary host presents another SSH host key"]);
