@@ -18,5 +18,5 @@ down, wirebot-ops failover acknowledges from the standby alone. Then: wirebot-op
 ${DRY_RUN_HELP}
 
 ${FLIP_EXIT_CODES}`,
-    run: (ctx) => runFlip("acknowledge", { project: ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
+    run: async (ctx) => runFlip("acknowledge", { project: await ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
 };

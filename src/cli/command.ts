@@ -5,8 +5,8 @@ import type { OpsProject } from "./stacks";
 export interface CommandContext {
     flags: Record<string, string | boolean | undefined>;
     io: Io;
-    /** Opens the project lazily: --help needs no Pulumi. */
-    project: () => OpsProject;
+    /** Opens the project on first use: --help and usage errors load no Pulumi. */
+    project: () => Promise<OpsProject>;
 }
 
 export interface Command {

@@ -20,5 +20,5 @@ when the merge finds a conflict. Run again after a failure to finish.
 ${DRY_RUN_HELP}
 
 ${FLIP_EXIT_CODES}`,
-    run: (ctx) => runFlip("failback", { project: ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
+    run: async (ctx) => runFlip("failback", { project: await ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
 };

@@ -20,5 +20,5 @@ Once the primary is back (it stays off): wirebot-ops acknowledge, then failback.
 ${DRY_RUN_HELP}
 
 ${FLIP_EXIT_CODES}`,
-    run: (ctx) => runFlip("failover", { project: ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
+    run: async (ctx) => runFlip("failover", { project: await ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
 };

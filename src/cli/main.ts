@@ -2,13 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { acknowledge } from "./acknowledge";
-import { automationProject } from "./automation";
 import { Command, UsageError } from "./command";
 import { failback } from "./failback";
 import { failover } from "./failover";
 import { EXIT, Io, processIo } from "./io";
 import { describeHolder, OperatorLocked } from "./operator-lock";
-import { StackUnavailable } from "./stacks";
+import { OpsProject, StackUnavailable } from "./stacks";
 import { status, STATUS_EXIT } from "./status";
 import { switchover } from "./switchover";
 
@@ -91,8 +90,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     try {
         const dir = projectDir(flags["project-dir"] as string | undefined);
         const stackNames = { primary: flags["primary-stack"] as string, standby: flags["standby-stack"] as string };
-        let project: ReturnType<typeof automationProject> | undefined;
-        return await command.run({ flags, io, project: () => (project ??= automationProject({ dir, stackNames })) });
+        let project: OpsProject | undefined;
+        // The Automation API (and @pulumi/pulumi with it) loads only for a command that uses the stacks.
+        const open = async () => (project ??= (await import("./automation")).automationProject({ dir, stackNames }));
+        return await command.run({ flags, io, project: open });
     } catch (err) {
         return reportError(name, err, io);
     }

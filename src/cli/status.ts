@@ -46,7 +46,7 @@ function seconds(value: unknown, flag: string): number {
 async function runStatus(ctx: CommandContext): Promise<number> {
     const maxLagSeconds = seconds(ctx.flags["max-lag"], "max-lag");
     const sshTimeout = seconds(ctx.flags["ssh-timeout"], "ssh-timeout");
-    const project = ctx.project();
+    const project = await ctx.project();
     const snapshot = await collect(project, sshTimeout, ctx.io.now());
     const assessment = assess(snapshot, { ...DEFAULT_ASSESS, maxLagSeconds, nowMs: ctx.io.now() });
     if (ctx.flags.json) ctx.io.out(JSON.stringify(statusJson(snapshot, assessment), null, 2));

@@ -20,5 +20,5 @@ stack whose last update applied standby is not run again.
 ${DRY_RUN_HELP}
 
 ${FLIP_EXIT_CODES}`,
-    run: (ctx) => runFlip("switchover", { project: ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
+    run: async (ctx) => runFlip("switchover", { project: await ctx.project(), io: ctx.io, dryRun: ctx.flags["dry-run"] === true, lock: acquireLock }),
 };
