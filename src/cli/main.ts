@@ -116,6 +116,7 @@ function reportError(name: string, err: unknown, io: Io): number {
 }
 
 if (require.main === module) {
-    // Ctrl-C: pulumi gets the signal too and stops its update cleanly; the lock file goes with this process.
+    // Ctrl-C: pulumi gets the signal too and stops its update cleanly. The lock file stays behind and
+    // the next command clears it, as its process is gone; running the same command again finishes the flip.
     main(process.argv.slice(2)).then((code) => process.exit(code));
 }
