@@ -74,3 +74,81 @@ export const agentConfigSchema = z.object({
     probes: probes.optional(),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+const unitState = z.object({ active: z.string(), enabled: z.string() });
+
+/**
+ * What `wirebot-failover status --json` prints on a host; the operator's
+ * `wirebot-ops status` reads it over SSH. Everything after `units` came later
+ * and is optional, so the answer of an older agent still parses.
+ */
+export const hostStatusSchema = z.object({
+    role: z.enum(["primary", "standby"]),
+    units: z.record(z.string(), unitState),
+    host: z.string().optional(),
+    /** The host's clock when it answered. */
+    at: z.string().optional(),
+    /** The tunnel connector runs here. */
+    serving: z.boolean().optional(),
+    /** Primary: the last heartbeat sent and whether the standby took it. Standby: the last one received. */
+    heartbeat: z
+        .object({
+            at: z.string().nullable(),
+            ageSeconds: z.number().nullable(),
+            ok: z.boolean().nullable(),
+            error: z.string().optional(),
+            /** Silence after which the standby counts the primary as down. */
+            downAfterSeconds: z.number(),
+        })
+        .optional(),
+    /** Primary only: Litestream's lag per database (seconds, null when unknown), file sync and Letta dump. */
+    replication: z
+        .object({
+            litestream: z.string(),
+            lagSeconds: z.record(z.string(), z.number().nullable()),
+            fileSync: z.object({ at: z.string(), ok: z.boolean(), reason: z.string().optional() }).nullable(),
+            lettaDump: z.object({ at: z.string(), ok: z.boolean(), skipped: z.boolean().optional(), reason: z.string().optional() }).nullable(),
+        })
+        .optional(),
+    /** Primary only: the last fire drill. */
+    lastDrill: z.object({ at: z.string(), ok: z.boolean(), primaryOffMs: z.number().nullable(), failed: z.string().optional() }).nullable().optional(),
+    /** Primary only: the last export of the standby merged here. */
+    lastMerge: z.object({ id: z.string(), at: z.string() }).nullable().optional(),
+    /**
+     * Primary only: a failback began merging this export and the standby's
+     * replicas are owed a fresh start; it stays until replication has started
+     * over (a flip that served "with a debt" leaves it, and its re-run pays it).
+     */
+    reseedOwed: z.object({ handbackId: z.string(), at: z.string() }).nullable().optional(),
+    /** Primary only: the operator's forget-standby, standing for the next failback flip that cannot ask the standby. */
+    standbyForgotten: z.object({ at: z.string() }).nullable().optional(),
+    /** Primary only: when the operator's override-serve lapses; null when none is in force. */
+    serveOverrideUntil: z.string().nullable().optional(),
+    /** Standby only: the last takeover, whether an activation runs now, and the last export handed back. */
+    takeover: z.object({ at: z.string(), reason: z.string(), automatic: z.boolean(), planned: z.boolean(), acknowledged: z.boolean() }).nullable().optional(),
+    activating: z.boolean().optional(),
+    handback: z
+        .object({
+            id: z.string(),
+            at: z.string(),
+            /** Kept for readers from before `state`: true once the primary has merged it. */
+            merged: z.boolean(),
+            /** exporting (not complete), exported (waits for the primary's merge), merged, kept (set aside with keep-export). */
+            state: z.enum(["exporting", "exported", "merged", "kept"]).optional(),
+            /** Where a kept export waits for a merge by hand. */
+            keptIn: z.string().optional(),
+        })
+        .nullable()
+        .optional(),
+    /** Standby only: it took over since its last export and has not handed back what it wrote. */
+    handbackOwed: z.boolean().optional(),
+    /** Standby only: every export set aside with keep-export; nothing merges or removes them. */
+    keptExports: z.array(z.object({ id: z.string(), path: z.string() })).optional(),
+    /**
+     * Standby only: how far the primary's clock is ahead of this host's (behind
+     * when negative, transit included), as the last heartbeat taken showed it,
+     * and the offset the agents allow for transit.
+     */
+    clockSkew: z.object({ aheadMs: z.number(), at: z.string(), allowedMs: z.number() }).nullable().optional(),
+});
+export type HostStatus = z.infer<typeof hostStatusSchema>;

@@ -22,7 +22,13 @@ import { runWatchdog } from "./heartbeat/watchdog";
 const USAGE = `usage: wirebot-failover <command>
 
 commands:
-  status       print this host's role, units and last heartbeat as JSON
+  status [--json]
+               print this host's side of the failover as JSON (always JSON; --json
+               is accepted for scripts): role, units, serving, heartbeat age; on the
+               primary replication lag per database, file sync, Letta dump, last
+               drill, last merge, a reseed owed, forget-standby and override-serve
+               in force; on the standby the takeover record, activation, the
+               hand-back's state, kept exports, the primary's clock offset
   replicator   run the primary's agent (heartbeats, status API)
   watchdog     run the standby's agent (heartbeat receiver, miss counter, takeover)
   activate [--force]  take over on this host: restore, services, connector

@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
+import { hostStatusSchema } from "../../agent/contract";
 import { signRequest, verify } from "../../agent/src/heartbeat/heartbeat";
 import { MissCounter } from "../../agent/src/heartbeat/miss-counter";
 import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
@@ -123,5 +124,16 @@ describe("the bundled agent on loopback", () => {
         const status = (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as Record<string, unknown>;
         assert.equal(status.primary, true);
         assert.equal(status.standby_reachable, true);
+    });
+
+    it("prints each side's status as JSON for the operator's status command", () => {
+        for (const [name, role] of [["primary", "primary"], ["standby", "standby"]] as const) {
+            const result = spawnSync(process.execPath, [bundle, "status", "--json"], { encoding: "utf8", env: { ...process.env, WIREBOT_AGENT_CONFIG: path.join(dir, `${name}.json`) } });
+            assert.equal(result.status, 0, result.stderr);
+            const status = hostStatusSchema.parse(JSON.parse(result.stdout));
+            assert.equal(status.role, role);
+            assert.equal(status.heartbeat?.ok, true, `${name}: ${result.stdout}`);
+            assert.ok((status.heartbeat?.ageSeconds ?? 99) < 5);
+        }
     });
 });

@@ -105,13 +105,31 @@ export async function keepExport(config: AgentConfig): Promise<string> {
     if (!outbox) throw new Error("no outbox is configured (fileSync.outboxDir)");
     const manifest = readState<{ id: string }>(outbox, MANIFEST);
     if (manifest?.id !== pending.id) throw new ActivationRefused(`the outbox holds export ${manifest?.id ?? "none"}, not ${pending.id}: nothing was moved`);
-    const kept = path.join(path.dirname(outbox), "kept", pending.id);
+    const kept = path.join(keptDirOf(outbox), pending.id);
     fs.mkdirSync(path.dirname(kept), { recursive: true });
     fs.renameSync(outbox, kept);
     syncPath(path.dirname(kept));
     syncPath(path.dirname(outbox));
     writeState(config.stateDir, HANDBACK, { ...pending, state: "kept" });
     return `export ${pending.id} is kept in ${kept} (its manifest names the live database of each copy) for a merge by hand; this standby may take over again`;
+}
+
+/** Where keep-export sets exports aside: kept/<export id> beside the outbox. */
+export function keptDirOf(outbox: string): string {
+    return path.join(path.dirname(outbox), "kept");
+}
+
+/** The exports set aside with keep-export, each waiting for a merge by hand (nothing removes them). */
+export function keptExports(config: AgentConfig): { id: string; path: string }[] {
+    const outbox = config.fileSync?.outboxDir;
+    if (!outbox) return [];
+    const dir = keptDirOf(outbox);
+    if (!fs.existsSync(dir)) return [];
+    return fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => ({ id: e.name, path: path.join(dir, e.name) }))
+        .sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** When the takeover this export hands back began: the files written since are this host's. None without a takeover record. */
