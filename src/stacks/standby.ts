@@ -66,7 +66,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         heartbeatIntervalSeconds: config.agent.heartbeatIntervalSeconds,
         missThreshold: config.agent.missThreshold,
         autoActivate: config.agent.autoActivate,
-        witnessUrl: config.agent.witnessUrl ?? null,
+        witness: config.agent.witnessUrl ? { url: config.agent.witnessUrl, signed: false } : null,
         tokenFile: HEARTBEAT_TOKEN_PATH,
         alertWebhookUrlFile: settings.alertWebhookUrl ? ALERT_WEBHOOK_PATH : null,
         stateDir: AGENT_STATE_DIR,
