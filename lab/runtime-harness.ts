@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
+import { WITNESS_PATH } from "../agent/contract";
+import { DEFAULT_AGENT_PORT } from "../src/config/schema";
 import { BRIDGE, CONNECTOR, createStacks, LabStack, labSettings, setActiveSide, setConfig, STACKS, up, WITNESS_PORT } from "./engine";
 import { hosts, LabEnv, labEnv, LabHost, Result, ssh, waitFor } from "./lab";
 
@@ -70,7 +72,11 @@ export class Sampler {
     }
 }
 
-/** Answers like the public hostname through Cloudflare: the serving host's gateway, or 530 when no connector is up. */
+/**
+ * Answers like the public hostname through Cloudflare: the tunnel's witness
+ * route (see witnessRoute), the serving host's gateway for any other path, or
+ * 530 when no connector is up.
+ */
 export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promise<http.Server> {
     const server = http.createServer(async (req, res) => {
         if (req.method === "POST" && req.url === "/alert") {
@@ -79,6 +85,7 @@ export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promis
             alerts.push((JSON.parse(body) as { content: string }).content);
             return res.writeHead(204).end();
         }
+        if (pathOf(req.url ?? "") === WITNESS_PATH) return witnessRoute(env, sampler, req, res);
         const host = sampler.serving();
         if (!host) return res.writeHead(530).end();
         // The gateway listens on its host's loopback, where the connector reaches
@@ -90,6 +97,45 @@ export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promis
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, service: "gateway", host: hostname.trim() }));
     });
     return new Promise((resolve) => server.listen(WITNESS_PORT, BRIDGE, () => resolve(server)));
+}
+
+/** Where the agents listen on each host: the lab's stacks leave agent.port at its default. */
+const AGENT_PORT = DEFAULT_AGENT_PORT;
+
+function pathOf(url: string): string {
+    const query = url.indexOf("?");
+    return query < 0 ? url : url.slice(0, query);
+}
+
+function shellQuoted(text: string): string {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The connector's request to its origin, as a command on the host: the body, then the status on a line of its own. */
+export function originCall(method: string, url: string): string {
+    // -g: the question's characters are the URL's, not curl's globs. Without -f an error status is relayed, not a failure.
+    return `curl -sS -g -m 1.5 -X ${method} -w '\\n%{http_code}' ${shellQuoted(url)}`;
+}
+
+/**
+ * The tunnel's witness route as the edge serves it: the request, its method and
+ * query string as they came, goes to the host whose connector is up (either one
+ * when both are, as the edge balances between connectors), to the agent on that
+ * host's loopback, where the connector reaches it; the agent's status and body
+ * come back as they are. 530 (error 1033) when no connector is up; 502 when the
+ * connector runs but the agent does not answer.
+ */
+async function witnessRoute(env: LabEnv, sampler: Sampler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    for await (const _ of req);
+    const up = (["primary", "standby"] as const).filter((h) => sampler.on[h]);
+    if (up.length === 0) return void res.writeHead(530, { "content-type": "text/plain" }).end("error code: 1033");
+    const host = up[Math.floor(Math.random() * up.length)];
+    const method = /^[A-Z]{1,16}$/.test(req.method ?? "") ? req.method! : "GET";
+    const out = await quickSsh(env, host, originCall(method, `http://127.0.0.1:${AGENT_PORT}${req.url}`), 2500);
+    const end = out?.lastIndexOf("\n") ?? -1;
+    const status = out && end >= 0 ? Number(out.slice(end + 1).trim()) : 0;
+    if (!(status >= 100 && status <= 599)) return void res.writeHead(502, { "content-type": "text/plain" }).end("error code: 502");
+    res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(out!.slice(0, end));
 }
 
 export class Load {
