@@ -1,8 +1,11 @@
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
+import * as path from "node:path";
 import { WITNESS_PATH } from "../agent/contract";
 import { DEFAULT_AGENT_PORT } from "../src/config/schema";
-import { BRIDGE, CONNECTOR, createStacks, LabStack, labSettings, setActiveSide, setConfig, STACKS, up, WITNESS_PORT } from "./engine";
+import { BRIDGE, CONNECTOR, createStacks, EDGE_TLS_PORT, LabStack, labSettings, setActiveSide, setConfig, STACKS, up, WITNESS_PORT } from "./engine";
 import { hosts, LabEnv, labEnv, LabHost, Result, ssh, waitFor } from "./lab";
 
 // What the lab's runtime tests and the benchmark share: a sampler of the
@@ -77,8 +80,8 @@ export class Sampler {
  * route (see witnessRoute), the serving host's gateway for any other path, or
  * 530 when no connector is up.
  */
-export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promise<http.Server> {
-    const server = http.createServer(async (req, res) => {
+export async function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promise<http.Server[]> {
+    const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (req.method === "POST" && req.url === "/alert") {
             let body = "";
             for await (const chunk of req) body += chunk;
@@ -95,8 +98,16 @@ export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promis
         const hostname = await quickSsh(env, host, "curl -fsS -m 1 -o /dev/null http://127.0.0.1:18789/health && hostname", 2500);
         if (!hostname?.trim()) return res.writeHead(502).end();
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, service: "gateway", host: hostname.trim() }));
-    });
-    return new Promise((resolve) => server.listen(WITNESS_PORT, BRIDGE, () => resolve(server)));
+    };
+    // The public hostnames over TLS (the certificate hosts.sh made for them), and plain HTTP for the alert webhook.
+    const tls = path.join(env.stateDir, "edge-tls");
+    const servers = [
+        https.createServer({ key: fs.readFileSync(path.join(tls, "edge.key")), cert: fs.readFileSync(path.join(tls, "edge.pem")) }, handler),
+        http.createServer(handler),
+    ];
+    const ports = [EDGE_TLS_PORT, WITNESS_PORT];
+    await Promise.all(servers.map((server, i) => new Promise<void>((resolve) => server.listen(ports[i], BRIDGE, resolve))));
+    return servers;
 }
 
 /** Where the agents listen on each host: the lab's stacks leave agent.port at its default. */
@@ -254,24 +265,26 @@ export interface RuntimeLab {
     /** The first `pulumi up` of each stack on the fresh hosts, in ms. */
     convergeMs: Record<LabStack, number>;
     sampler: Sampler;
-    witnessServer: http.Server;
+    witnessServers: http.Server[];
 }
 
 export async function startRuntimeLab(alerts: string[], heartbeatSeconds: number, autoActivate = true): Promise<RuntimeLab> {
     hosts("up");
     const env = labEnv();
     const sampler = new Sampler(env);
-    const witnessServer = await witness(env, sampler, alerts);
+    const witnessServers = await witness(env, sampler, alerts);
     const convergeMs = await converge(env, heartbeatSeconds, autoActivate);
     await firstHeartbeat(env);
     await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
-    return { env, convergeMs, sampler, witnessServer };
+    return { env, convergeMs, sampler, witnessServers };
 }
 
 /** Stops the sampler and the witness; the hosts go down unless WIREBOT_LAB_KEEP is set. */
 export async function stopRuntimeLab(lab: RuntimeLab | undefined): Promise<void> {
     await lab?.sampler.stop();
-    lab?.witnessServer.closeAllConnections();
-    lab?.witnessServer.close();
+    for (const server of lab?.witnessServers ?? []) {
+        server.closeAllConnections();
+        server.close();
+    }
     if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
 }
