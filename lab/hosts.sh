@@ -55,7 +55,7 @@ rootfs() {
 
 # The tunnel's public hostnames as the lab knows them: the product's default
 # routes and the lab tenant's (lab/engine.ts). They lead to the edge double.
-EDGE_HOSTNAMES="helm.wirebot.chat wins.wirebot.chat api.wirebot.chat lab.clients.wirebot.chat"
+EDGE_HOSTNAMES=(helm.wirebot.chat wins.wirebot.chat api.wirebot.chat lab.clients.wirebot.chat)
 
 # A CA of the lab's own and a certificate for the public hostnames, for the edge
 # double (runtime-harness.ts witness()): the hosts reach those names over TLS, as
@@ -65,7 +65,7 @@ edge_tls() {
     local tls="$STATE/edge-tls" sans
     [ -f "$tls/edge.pem" ] && return 0
     mkdir -p "$tls"
-    sans=$(printf 'DNS:%s,' $EDGE_HOSTNAMES)
+    sans=$(printf 'DNS:%s,' "${EDGE_HOSTNAMES[@]}")
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
         -subj "/CN=wirebot lab edge CA" -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -88,7 +88,7 @@ prepare_host() {
     # The public hostnames lead to the edge double on the bridge, whose CA Node
     # trusts through NODE_EXTRA_CA_CERTS: in every unit (the agents, may-serve in
     # the services' ExecStartPre) and every SSH session (the serving step's flip).
-    printf '%s %s\n' "$BRIDGE_ADDR" "$EDGE_HOSTNAMES" >>"$dir/etc/hosts"
+    printf '%s %s\n' "$BRIDGE_ADDR" "${EDGE_HOSTNAMES[*]}" >>"$dir/etc/hosts"
     install -D -m 0644 "$STATE/edge-tls/ca.pem" "$dir/etc/wirebot-lab/edge-ca.pem"
     mkdir -p "$dir/etc/systemd/system.conf.d"
     printf '[Manager]\nDefaultEnvironment=NODE_EXTRA_CA_CERTS=/etc/wirebot-lab/edge-ca.pem\n' >"$dir/etc/systemd/system.conf.d/lab-edge-ca.conf"
