@@ -27,6 +27,14 @@ export const HOST_COMMANDS = {
     lettaDump: "/usr/local/sbin/wirebot-letta-dump",
 } as const;
 
+/**
+ * Where each agent answers which host it is and whether its connector serves,
+ * signed with the heartbeat token (heartbeat/witness-endpoint.ts). The tunnel
+ * routes this path on its first hostname to the agent of whichever host's
+ * connector is up: the witness every agent asks by default.
+ */
+export const WITNESS_PATH = "/.well-known/wirebot/serving";
+
 /** A tenant's id, as its stack is named (tenant-<id>); its database is <tenantsDir>/<id>/events.db. */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/;
 
@@ -55,7 +63,13 @@ export const agentConfigSchema = z.object({
     heartbeatIntervalSeconds: z.number().int().positive(),
     missThreshold: z.number().int().positive(),
     autoActivate: z.boolean(),
-    witnessUrl: z.string().nullable(),
+    /**
+     * Who says which host serves the public hostname. `signed`: the tunnel's
+     * own witness route (WITNESS_PATH), whose answers are signed with the
+     * heartbeat token over a fresh challenge; otherwise the operator's URL,
+     * whose JSON names the serving host in `host`, unsigned. Null: none.
+     */
+    witness: z.object({ url: z.string().min(1), signed: z.boolean() }).nullable(),
     tokenFile: z.string().min(1),
     alertWebhookUrlFile: z.string().nullable(),
     stateDir: z.string().min(1),

@@ -99,24 +99,24 @@ export function setConfig(env: LabEnv, stack: LabStack, key: string, value: stri
         : pulumiOk(env, ["config", "set", "--path", "-s", stack, key, value]);
 }
 
-/** The lab's own address on its bridge, where the witness double listens. */
+/** The lab's own address on its bridge, where the edge double listens. */
 export const BRIDGE = "10.77.0.1";
-/** Fixed, since the standby stack's config names it. */
+/** The alert webhook's port on the double; fixed, since the stacks' config names it. */
 export const WITNESS_PORT = 8399;
+/** Where the hosts find the tunnel's public hostnames (hosts.sh maps them to the bridge), over TLS from the lab's CA. */
+export const EDGE_TLS_PORT = 443;
 
 /** What the lab's stacks are set to beyond their fixed lab values. */
 export interface LabSettings {
     activeSide: LabHost;
     heartbeatSeconds: number;
     autoActivate: boolean;
-    witnessUrl: string;
     alertWebhookUrl: string;
 }
 
-/** Agents pointed at the lab's witness double, alerts to it too. */
+/** Alerts to the lab's double; the witness is the product's default (the tunnel's route), which the double answers as the edge. */
 export function labSettings(heartbeatSeconds: number, autoActivate: boolean): LabSettings {
-    const base = `http://${BRIDGE}:${WITNESS_PORT}`;
-    return { activeSide: "primary", heartbeatSeconds, autoActivate, witnessUrl: `${base}/`, alertWebhookUrl: `${base}/alert` };
+    return { activeSide: "primary", heartbeatSeconds, autoActivate, alertWebhookUrl: `http://${BRIDGE}:${WITNESS_PORT}/alert` };
 }
 
 // The gateway is the real OpenClaw with the product's default ExecStart
@@ -166,7 +166,6 @@ function standbyConfig(env: LabEnv, settings: LabSettings): Record<string, unkno
         "wirebot:agent": {
             heartbeatIntervalSeconds: settings.heartbeatSeconds,
             autoActivate: settings.autoActivate,
-            witnessUrl: settings.witnessUrl,
         },
         "wirebot:binaries": {
             litestream: { amd64: { path: toolBinary("litestream") } },

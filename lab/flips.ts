@@ -26,9 +26,9 @@ export function unitsActive(env: LabEnv, host: LabHost): string[] {
     return ssh(env, host, `systemctl is-active ${[...SERVICE_UNITS, CONNECTOR].join(" ")}`).stdout.trim().split("\n");
 }
 
-/** Acknowledged events the host's database does not hold. */
+/** Acknowledged events the host's database does not hold (only the load's are read: a database can hold many more). */
 export function lostOn(env: LabEnv, host: LabHost, load: Load): string[] {
-    const held = eventIds(env, host);
+    const held = new Set(sshOk(env, host, `sqlite3 ${EVENTS_DB} "select id from events where id like 'load-%'"`).trim().split("\n"));
     return load.acked.filter((a) => !held.has(a.id)).map((a) => a.id);
 }
 

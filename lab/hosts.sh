@@ -53,6 +53,29 @@ rootfs() {
     echo "$dir"
 }
 
+# The tunnel's public hostnames as the lab knows them: the product's default
+# routes and the lab tenant's (lab/engine.ts). They lead to the edge double.
+EDGE_HOSTNAMES=(helm.wirebot.chat wins.wirebot.chat api.wirebot.chat lab.clients.wirebot.chat)
+
+# A CA of the lab's own and a certificate for the public hostnames, for the edge
+# double (runtime-harness.ts witness()): the hosts reach those names over TLS, as
+# they reach Cloudflare, so the agents ask the product's default witness
+# (https://helm.wirebot.chat/.well-known/wirebot/serving) unchanged.
+edge_tls() {
+    local tls="$STATE/edge-tls" sans
+    [ -f "$tls/edge.pem" ] && return 0
+    mkdir -p "$tls"
+    sans=$(printf 'DNS:%s,' "${EDGE_HOSTNAMES[@]}")
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+        -subj "/CN=wirebot lab edge CA" -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=helm.wirebot.chat" -keyout "$tls/edge.key" -out "$tls/edge.csr" 2>/dev/null
+    printf 'subjectAltName=%s\n' "${sans%,}" >"$tls/edge.ext"
+    openssl x509 -req -in "$tls/edge.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+        -days 3650 -extfile "$tls/edge.ext" -out "$tls/edge.pem" 2>/dev/null
+    chmod 600 "$tls/ca.key" "$tls/edge.key"
+}
+
 prepare_host() {
     local name=$1 base=$2 dir="$STATE/machines/$1"
     if [ ! -d "$dir" ]; then
@@ -62,6 +85,15 @@ prepare_host() {
     fi
     echo "wb-$name" >"$dir/etc/hostname"
     printf '127.0.0.1 localhost\n127.0.1.1 wb-%s\n' "$name" >"$dir/etc/hosts"
+    # The public hostnames lead to the edge double on the bridge, whose CA Node
+    # trusts through NODE_EXTRA_CA_CERTS: in every unit (the agents, may-serve in
+    # the services' ExecStartPre) and every SSH session (the serving step's flip).
+    printf '%s %s\n' "$BRIDGE_ADDR" "${EDGE_HOSTNAMES[*]}" >>"$dir/etc/hosts"
+    install -D -m 0644 "$STATE/edge-tls/ca.pem" "$dir/etc/wirebot-lab/edge-ca.pem"
+    mkdir -p "$dir/etc/systemd/system.conf.d"
+    printf '[Manager]\nDefaultEnvironment=NODE_EXTRA_CA_CERTS=/etc/wirebot-lab/edge-ca.pem\n' >"$dir/etc/systemd/system.conf.d/lab-edge-ca.conf"
+    { grep -v '^NODE_EXTRA_CA_CERTS=' "$dir/etc/environment" 2>/dev/null || true; echo "NODE_EXTRA_CA_CERTS=/etc/wirebot-lab/edge-ca.pem"; } >"$dir/etc/environment.lab"
+    mv "$dir/etc/environment.lab" "$dir/etc/environment"
     if [ ! -f "$dir/etc/ssh/ssh_host_ed25519_key" ]; then
         ssh-keygen -q -t ed25519 -N '' -C "root@wb-$name" -f "$dir/etc/ssh/ssh_host_ed25519_key"
     fi
@@ -233,6 +265,7 @@ up() {
     fi
     mkdir -p "$STATE"
     [ -f "$STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C wirebot-lab -f "$STATE/id_ed25519"
+    edge_tls
     # The real gateway for the hosts (a cache hit after the first time).
     bash "$LAB_DIR/tools.sh" install openclaw || die "cannot install the OpenClaw tree for the hosts' gateway"
     local base

@@ -1,13 +1,15 @@
 import { spawnSync } from "node:child_process";
 import { engineEnv, outputs, projectDir, pulumi, STACKS } from "./engine";
 import { HOSTS_SCRIPT, hosts, labEnv } from "./lab";
-import { converge } from "./runtime-harness";
+import { converge, Sampler, witness } from "./runtime-harness";
 
 // npm run lab -- <command>
 //   up                 boot both hosts, then pulumi up the primary, standby and tenant-lab stacks
 //   down               pulumi destroy the stacks (tenant, standby, primary), then stop the hosts
 //   pulumi <args...>   any pulumi command against the lab's stacks (e.g. pulumi up -s primary)
 //   env                the environment those pulumi commands run in, as shell exports
+//   edge               run the edge double (the public hostnames' witness route, the alert
+//                      webhook) in the foreground, as the tests do, until Ctrl-C
 //   status | ssh <host> [cmd] | poweroff <host> | poweron <host> | partition | heal
 //                      the hosts themselves (lab/hosts.sh)
 
@@ -37,6 +39,24 @@ async function labDown(): Promise<void> {
     hosts("down");
 }
 
+/** The edge double the tests run, for a lab brought up by hand: with it the standby's watchdog can tell that nobody serves. */
+async function edge(): Promise<void> {
+    const env = labEnv();
+    const alerts: string[] = [];
+    const sampler = new Sampler(env);
+    const servers = await witness(env, sampler, alerts);
+    console.log("edge double: https://helm.wirebot.chat (and the other public hostnames) on the bridge, alerts printed here; Ctrl-C stops it");
+    let printed = 0;
+    const timer = setInterval(() => {
+        for (const alert of alerts.slice(printed)) console.log(`alert: ${alert}`);
+        printed = alerts.length;
+    }, 1000);
+    await new Promise<void>((resolve) => process.once("SIGINT", resolve));
+    clearInterval(timer);
+    for (const server of servers) server.close();
+    await sampler.stop();
+}
+
 function passThrough(args: string[]): number {
     const env = labEnv();
     const r = spawnSync("pulumi", args, { cwd: projectDir(env), env: { ...process.env, ...engineEnv(env) }, stdio: "inherit" });
@@ -53,6 +73,9 @@ async function main(args: string[]): Promise<number> {
             return 0;
         case "pulumi":
             return passThrough(args.slice(1));
+        case "edge":
+            await edge();
+            return 0;
         case "env":
             for (const [key, value] of Object.entries(engineEnv(labEnv()))) console.log(`export ${key}=${JSON.stringify(value)}`);
             console.log(`cd ${JSON.stringify(projectDir(labEnv()))}`);

@@ -1,6 +1,11 @@
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
-import { BRIDGE, CONNECTOR, createStacks, LabStack, labSettings, setActiveSide, setConfig, STACKS, up, WITNESS_PORT } from "./engine";
+import * as https from "node:https";
+import * as path from "node:path";
+import { WITNESS_PATH } from "../agent/contract";
+import { DEFAULT_AGENT_PORT } from "../src/config/schema";
+import { BRIDGE, CONNECTOR, createStacks, EDGE_TLS_PORT, LabStack, labSettings, setActiveSide, setConfig, STACKS, up, WITNESS_PORT } from "./engine";
 import { hosts, LabEnv, labEnv, LabHost, Result, ssh, waitFor } from "./lab";
 
 // What the lab's runtime tests and the benchmark share: a sampler of the
@@ -70,15 +75,20 @@ export class Sampler {
     }
 }
 
-/** Answers like the public hostname through Cloudflare: the serving host's gateway, or 530 when no connector is up. */
-export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promise<http.Server> {
-    const server = http.createServer(async (req, res) => {
+/**
+ * Answers like the public hostname through Cloudflare: the tunnel's witness
+ * route (see witnessRoute), the serving host's gateway for any other path, or
+ * 530 when no connector is up.
+ */
+export async function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promise<http.Server[]> {
+    const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (req.method === "POST" && req.url === "/alert") {
             let body = "";
             for await (const chunk of req) body += chunk;
             alerts.push((JSON.parse(body) as { content: string }).content);
             return res.writeHead(204).end();
         }
+        if (pathOf(req.url ?? "") === WITNESS_PATH) return witnessRoute(env, sampler, req, res);
         const host = sampler.serving();
         if (!host) return res.writeHead(530).end();
         // The gateway listens on its host's loopback, where the connector reaches
@@ -88,8 +98,55 @@ export function witness(env: LabEnv, sampler: Sampler, alerts: string[]): Promis
         const hostname = await quickSsh(env, host, "curl -fsS -m 1 -o /dev/null http://127.0.0.1:18789/health && hostname", 2500);
         if (!hostname?.trim()) return res.writeHead(502).end();
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, service: "gateway", host: hostname.trim() }));
-    });
-    return new Promise((resolve) => server.listen(WITNESS_PORT, BRIDGE, () => resolve(server)));
+    };
+    // The public hostnames over TLS (the certificate hosts.sh made for them), and plain HTTP for the alert webhook.
+    const tls = path.join(env.stateDir, "edge-tls");
+    const servers = [
+        https.createServer({ key: fs.readFileSync(path.join(tls, "edge.key")), cert: fs.readFileSync(path.join(tls, "edge.pem")) }, handler),
+        http.createServer(handler),
+    ];
+    const ports = [EDGE_TLS_PORT, WITNESS_PORT];
+    await Promise.all(servers.map((server, i) => new Promise<void>((resolve) => server.listen(ports[i], BRIDGE, resolve))));
+    return servers;
+}
+
+/** Where the agents listen on each host: the lab's stacks leave agent.port at its default. */
+const AGENT_PORT = DEFAULT_AGENT_PORT;
+
+function pathOf(url: string): string {
+    const query = url.indexOf("?");
+    return query < 0 ? url : url.slice(0, query);
+}
+
+function shellQuoted(text: string): string {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The connector's request to its origin, as a command on the host: the body, then the status on a line of its own. */
+export function originCall(method: string, url: string): string {
+    // -g: the question's characters are the URL's, not curl's globs. Without -f an error status is relayed, not a failure.
+    return `curl -sS -g -m 1.5 -X ${method} -w '\\n%{http_code}' ${shellQuoted(url)}`;
+}
+
+/**
+ * The tunnel's witness route as the edge serves it: the request, its method and
+ * query string as they came, goes to the host whose connector is up (either one
+ * when both are, as the edge balances between connectors), to the agent on that
+ * host's loopback, where the connector reaches it; the agent's status and body
+ * come back as they are. 530 (error 1033) when no connector is up; 502 when the
+ * connector runs but the agent does not answer.
+ */
+async function witnessRoute(env: LabEnv, sampler: Sampler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    for await (const _ of req);
+    const up = (["primary", "standby"] as const).filter((h) => sampler.on[h]);
+    if (up.length === 0) return void res.writeHead(530, { "content-type": "text/plain" }).end("error code: 1033");
+    const host = up[Math.floor(Math.random() * up.length)];
+    const method = /^[A-Z]{1,16}$/.test(req.method ?? "") ? req.method! : "GET";
+    const out = await quickSsh(env, host, originCall(method, `http://127.0.0.1:${AGENT_PORT}${req.url}`), 2500);
+    const end = out?.lastIndexOf("\n") ?? -1;
+    const status = out && end >= 0 ? Number(out.slice(end + 1).trim()) : 0;
+    if (!(status >= 100 && status <= 599)) return void res.writeHead(502, { "content-type": "text/plain" }).end("error code: 502");
+    res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(out!.slice(0, end));
 }
 
 export class Load {
@@ -208,24 +265,26 @@ export interface RuntimeLab {
     /** The first `pulumi up` of each stack on the fresh hosts, in ms. */
     convergeMs: Record<LabStack, number>;
     sampler: Sampler;
-    witnessServer: http.Server;
+    witnessServers: http.Server[];
 }
 
 export async function startRuntimeLab(alerts: string[], heartbeatSeconds: number, autoActivate = true): Promise<RuntimeLab> {
     hosts("up");
     const env = labEnv();
     const sampler = new Sampler(env);
-    const witnessServer = await witness(env, sampler, alerts);
+    const witnessServers = await witness(env, sampler, alerts);
     const convergeMs = await converge(env, heartbeatSeconds, autoActivate);
     await firstHeartbeat(env);
     await waitFor("the primary to serve", () => (sampler.serving() === "primary" ? true : undefined), 10_000);
-    return { env, convergeMs, sampler, witnessServer };
+    return { env, convergeMs, sampler, witnessServers };
 }
 
 /** Stops the sampler and the witness; the hosts go down unless WIREBOT_LAB_KEEP is set. */
 export async function stopRuntimeLab(lab: RuntimeLab | undefined): Promise<void> {
     await lab?.sampler.stop();
-    lab?.witnessServer.closeAllConnections();
-    lab?.witnessServer.close();
+    for (const server of lab?.witnessServers ?? []) {
+        server.closeAllConnections();
+        server.close();
+    }
     if (!process.env.WIREBOT_LAB_KEEP) hosts("down");
 }

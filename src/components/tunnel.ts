@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as random from "@pulumi/random";
 import type { TunnelCredentials } from "../config/schema";
-import { cloudflaredConfig, ingressRules, Route } from "../render/ingress";
+import { cloudflaredConfig, ingressRules, Route, witnessUrl } from "../render/ingress";
 import type { ServiceSpec } from "../render/service-units";
 
 export type TunnelSource =
@@ -15,6 +15,8 @@ export interface TunnelArgs {
     tenantHostnames: string[];
     /** The enabled services: each route goes to its service's configured port. */
     services: ServiceSpec[];
+    /** Where the agents listen: the witness path goes to the agent on the serving host. */
+    agentPort: number;
     /** Set to manage a CNAME per route hostname in this zone. */
     dnsZoneId?: string;
 }
@@ -31,16 +33,19 @@ export class Tunnel extends pulumi.ComponentResource {
     /** The connector's local config, identical on both hosts. */
     readonly connectorConfig: pulumi.Output<string>;
     readonly hostnames: string[];
+    /** The witness route: the agent of whichever host serves answers there, signed. */
+    readonly witnessUrl: string;
 
     constructor(name: string, args: TunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("wirebot:cloudflare:Tunnel", name, {}, opts);
-        const rules = ingressRules(args.routes, args.tenantHostnames, args.services);
+        const rules = ingressRules(args.routes, args.tenantHostnames, args.services, args.agentPort);
         const { tunnelId, credentials } =
             args.source.mode === "create" ? this.create(name, args.source, rules) : adopt(args.source.credentials);
         this.tunnelId = tunnelId;
         this.credentialsJson = pulumi.secret(credentials.apply((c) => JSON.stringify(c)));
         this.connectorConfig = tunnelId.apply((id) => cloudflaredConfig(id, rules));
         this.hostnames = [...args.routes.map((r) => r.hostname), ...args.tenantHostnames];
+        this.witnessUrl = witnessUrl(args.routes);
         if (args.dnsZoneId) {
             for (const route of args.routes) tunnelCname(route.hostname, args.dnsZoneId, tunnelId, this);
         }

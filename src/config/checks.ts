@@ -81,12 +81,27 @@ function isWithin(child: string, parent: string): boolean {
     return child === parent || child.startsWith(p);
 }
 
-/** The standby stack learns the primary's architecture and paths from the primary stack, so this runs once they are read. */
-export function checkAgainstPrimary(config: StandbyConfig, primaryArch: Architecture, paths: PathsConfig): void {
+/** The standby stack learns the primary's architecture, paths and witness route from the primary stack, so this runs once they are read. */
+export function checkAgainstPrimary(config: StandbyConfig, primaryArch: Architecture, paths: PathsConfig, witnessPort: number): void {
     const problems: string[] = [];
     checkBinary(config.binaries.litestream, "litestream", primaryArch, "the primary", problems);
     checkDrillDatabase(config.agent.drill, paths, problems);
+    checkAgentPort(config.agent.port, witnessPort, problems);
     if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/**
+ * The primary stack's tunnel sends the witness path, from the public internet,
+ * to `witnessPort` on the serving host: the agents must listen there, or the
+ * standby's witness would never answer and whatever else listens there would.
+ */
+function checkAgentPort(port: number, witnessPort: number, problems: string[]): void {
+    if (port === witnessPort) return;
+    const key = `${NAMESPACE}:agent.port`;
+    problems.push(
+        `${key}: bad value ${port}: the primary stack's tunnel sends its witness path to port ${witnessPort} on the serving host, where the agents would not listen; ` +
+            `set the same port on both stacks: pulumi config set --path -s primary ${key} ${port} && pulumi up -s primary, or pulumi config set --path ${key} ${witnessPort}`,
+    );
 }
 
 /** The drill finds its event on the standby after a takeover, so it must go to a database that is replicated. */

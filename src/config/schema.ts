@@ -232,9 +232,12 @@ const drill = z
     .prefault({});
 export type DrillConfig = z.infer<typeof drill>;
 
+/** The agents' port: the standby stack's agents listen on it, and the primary stack's tunnel routes the witness path to it. */
+export const DEFAULT_AGENT_PORT = 8300;
+
 const agent = z
     .strictObject({
-        port: port.default(8300),
+        port: port.default(DEFAULT_AGENT_PORT),
         heartbeatIntervalSeconds: z
             .number()
             .int()
@@ -288,6 +291,8 @@ export const primarySchema = z.strictObject({
     tunnel,
     routes: z.array(route).min(1, "must list at least one hostname").default(DEFAULT_ROUTES),
     tenantHostnames: z.array(hostname).default([]),
+    /** Only the port here: the tunnel routes the witness path to the agent listening on it (the standby stack's agent.port). */
+    agent: z.strictObject({ port: port.default(DEFAULT_AGENT_PORT) }).prefault({}),
 });
 
 export const standbySchema = z.strictObject({

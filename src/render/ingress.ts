@@ -1,3 +1,4 @@
+import { WITNESS_PATH } from "../../agent/contract";
 import type { ServiceName } from "../config/schema";
 import type { ServiceSpec } from "./service-units";
 
@@ -6,6 +7,8 @@ export const CLOUDFLARED_CREDENTIALS_PATH = "/etc/cloudflared/wirebot-credential
 
 export interface IngressRule {
     hostname?: string;
+    /** A regular expression the request's path must match (cloudflared's and Cloudflare's `path`). */
+    path?: string;
     service: string;
 }
 
@@ -14,13 +17,24 @@ export interface Route {
     service: Extract<ServiceName, "gateway" | "scoreboard">;
 }
 
+/** The witness path exactly, as cloudflared's path rule (a regular expression). */
+export const WITNESS_PATH_PATTERN = `^${WITNESS_PATH.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+
+/** Where the standby and the primary ask which host serves: the witness path on the tunnel's first hostname. */
+export function witnessUrl(routes: Route[]): string {
+    return `https://${routes[0].hostname}${WITNESS_PATH}`;
+}
+
 /**
+ * First the witness path on the first route's hostname, to the agent on the
+ * serving host (the connector reaches it on localhost at `agentPort`); then
  * helm -> gateway, wins/api -> scoreboard, client hostnames -> gateway, each at
  * the port its service is configured with, then a 404 for anything else.
  */
-export function ingressRules(routes: Route[], tenantHostnames: string[], services: ServiceSpec[]): IngressRule[] {
+export function ingressRules(routes: Route[], tenantHostnames: string[], services: ServiceSpec[], agentPort: number): IngressRule[] {
     const origin = (name: Route["service"]) => `http://localhost:${portOf(services, name)}`;
     return [
+        { hostname: routes[0].hostname, path: WITNESS_PATH_PATTERN, service: `http://localhost:${agentPort}` },
         ...routes.map((r) => ({ hostname: r.hostname, service: origin(r.service) })),
         ...tenantHostnames.map((hostname) => ({ hostname, service: origin("gateway") })),
         { service: "http_status:404" },

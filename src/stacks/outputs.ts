@@ -27,6 +27,10 @@ const serviceSpec: z.ZodType<ServiceSpec> = z.object({
     environmentFile: z.string().optional(),
 });
 
+/** The tunnel's witness route: its URL, and the port of the agents it reaches on the serving host. */
+export const witnessRouteOutput = z.object({ url: z.string(), agentPort: z.number().int() });
+export type WitnessRouteOutput = z.infer<typeof witnessRouteOutput>;
+
 /** The primary stack's plain outputs that other stacks read; its secret ones are read with requireOutput. */
 export const primaryOutputs = z.object({
     /** What the primary stack last recorded as the active side. */
@@ -35,6 +39,7 @@ export const primaryOutputs = z.object({
     services: z.array(serviceSpec),
     primaryHost: primaryHostOutput,
     ingressHostnames: z.array(z.string()),
+    witness: witnessRouteOutput,
 });
 
 export const standbyOutputs = z.object({

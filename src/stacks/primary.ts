@@ -6,7 +6,7 @@ import { prepareHost } from "../host/prepare-host";
 import { ServingRole } from "../components/serving-role";
 import { SshHost } from "../host/ssh-host";
 import { Tunnel, TunnelSource } from "../components/tunnel";
-import type { PrimaryHostOutput } from "./outputs";
+import type { PrimaryHostOutput, WitnessRouteOutput } from "./outputs";
 
 /**
  * The primary stack: the Cloudflare tunnel with its ingress and DNS, and the
@@ -29,6 +29,7 @@ export async function primaryStack(settings: PrimarySettings, checkHostKey: Host
         routes: config.routes,
         tenantHostnames: config.tenantHostnames,
         services,
+        agentPort: config.agent.port,
         dnsZoneId: config.tunnel.manageDns ? config.tunnel.zoneId : undefined,
     });
 
@@ -69,6 +70,7 @@ export async function primaryStack(settings: PrimarySettings, checkHostKey: Host
         tunnelCredentials: tunnel.credentialsJson,
         cloudflaredConfig: tunnel.connectorConfig,
         ingressHostnames: tunnel.hostnames,
+        witness: { url: tunnel.witnessUrl, agentPort: config.agent.port } satisfies WitnessRouteOutput,
         primaryHost: { host: config.primary.host, port: host.port, user: host.user, hostKey: config.primary.hostKey, arch: host.arch } satisfies PrimaryHostOutput,
         primarySshKey: pulumi.secret(settings.primarySshKey),
         paths: config.paths,

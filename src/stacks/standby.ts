@@ -32,11 +32,11 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
     const primaryOut = await readStackOutputs(
         primaryRef,
         primaryStackName,
-        primaryOutputs.pick({ activeSide: true, paths: true, services: true, primaryHost: true }),
+        primaryOutputs.pick({ activeSide: true, paths: true, services: true, primaryHost: true, witness: true }),
         (key) =>
-            `${NAMESPACE}:primaryStack: stack ${primaryStackName} has no output '${key}'; run pulumi up -s primary first, or point ${NAMESPACE}:primaryStack at the primary stack`,
+            `${NAMESPACE}:primaryStack: stack ${primaryStackName} has no output '${key}'; run pulumi up -s primary (with this version of the program) first, or point ${NAMESPACE}:primaryStack at the primary stack`,
     );
-    checkAgainstPrimary(config, primaryOut.primaryHost.arch, primaryOut.paths);
+    checkAgainstPrimary(config, primaryOut.primaryHost.arch, primaryOut.paths, primaryOut.witness.agentPort);
 
     const primary: SshHost = {
         name: "primary",
@@ -66,7 +66,8 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         heartbeatIntervalSeconds: config.agent.heartbeatIntervalSeconds,
         missThreshold: config.agent.missThreshold,
         autoActivate: config.agent.autoActivate,
-        witnessUrl: config.agent.witnessUrl ?? null,
+        // By default the tunnel's own witness route, whose answers are signed; an operator's URL is asked as it was (JSON naming `host`).
+        witness: config.agent.witnessUrl ? { url: config.agent.witnessUrl, signed: false } : { url: primaryOut.witness.url, signed: true },
         tokenFile: HEARTBEAT_TOKEN_PATH,
         alertWebhookUrlFile: settings.alertWebhookUrl ? ALERT_WEBHOOK_PATH : null,
         stateDir: AGENT_STATE_DIR,

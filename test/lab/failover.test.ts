@@ -4,13 +4,15 @@ import { CONNECTOR } from "../../lab/engine";
 import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "../../lab/lab";
 import { Load, LOAD_PER_SECOND, powerOffUnderLoad, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
 import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
+import { WITNESS_PATH } from "../../agent/contract";
 
 // The host runtime on real hosts: file sync, the agents' API and its
 // authentication, a fire drill under load, a cut link, and automatic failover
 // when the primary is powered off under a steady write load. A sampler watches
-// the connectors on both hosts throughout; a witness double answers the way
-// Cloudflare would (from the host whose connector is on, once its gateway
-// answers) and takes the alert webhook's posts.
+// the connectors on both hosts throughout; an edge double answers the public
+// hostnames the way Cloudflare would (the witness route from the agent of the
+// host whose connector is on, 530 when none is) and takes the alert webhook's
+// posts. The agents ask the product's default witness: nothing configures one.
 
 const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const alerts: string[] = [];
@@ -30,6 +32,23 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
     });
 
     after(() => stopRuntimeLab(lab));
+
+    it("asks the tunnel's witness route by default: the rendered ingress sends it to the serving host's agent, which answers signed", async () => {
+        const config = JSON.parse(sshOk(env, "standby", "cat /etc/wirebot/agent.json")) as { witness: { url: string; signed: boolean } | null };
+        assert.deepEqual(config.witness, { url: `https://helm.wirebot.chat${WITNESS_PATH}`, signed: true }, "no witness URL is configured in the lab: this is the default");
+        // The real cloudflared reads the connector's config the program rendered on each host.
+        for (const host of ["primary", "standby"] as const) {
+            const rule = sshOk(env, host, `cloudflared tunnel --config /etc/cloudflared/wirebot.yml ingress rule https://helm.wirebot.chat${WITNESS_PATH} 2>&1`);
+            assert.match(rule, /Matched rule #0\n\s+hostname: helm\.wirebot\.chat\n\s+path: \^\/\\\.well-known\/wirebot\/serving\$\n\s+service: http:\/\/localhost:8300/);
+        }
+        // From the standby, as its watchdog asks: the public hostname, through the edge double, to the primary's agent.
+        const challenge = "ab".repeat(32);
+        const answer = JSON.parse(sshOk(env, "standby", `curl -fsS -m 5 --cacert /etc/wirebot-lab/edge-ca.pem 'https://helm.wirebot.chat${WITNESS_PATH}?challenge=${challenge}'`)) as Record<string, unknown>;
+        assert.equal(answer.host, sshOk(env, "primary", "hostname").trim());
+        assert.equal(answer.serving, true);
+        assert.equal(answer.challenge, challenge);
+        assert.match(String(answer.signature), /^v2=[0-9a-f]{64}$/);
+    });
 
     it("brings a file changed on the primary to the standby within 10 s, deletions too", async () => {
         const latencies: number[] = [];

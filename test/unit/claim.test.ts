@@ -6,9 +6,10 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildAgentBundle } from "../../agent/build";
 import { activate, ActivationRefused, activationUnderway, ACTIVATING } from "../../agent/src/takeover/activation";
-import type { AgentConfig } from "../../agent/contract";
+import { type AgentConfig, WITNESS_PATH } from "../../agent/contract";
 import { LAST_CLAIM, primarySilenceSeconds } from "../../agent/src/heartbeat/primary-life";
 import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
+import { signWitnessAnswer } from "../../agent/src/heartbeat/witness";
 import { freePort, impostor, loopbackAgentConfig, runCommand, writeAgentConfig } from "./loopback-agent";
 
 // A returning primary asks the standby before it starts anything (may-serve, a
@@ -113,9 +114,9 @@ describe("a primary whose standby gives no yes", () => {
     });
     after(() => closers.forEach((close) => close()));
 
-    /** A primary whose standby is at `standbyPort` (by default where nothing listens), with the witness at `witnessUrl`. */
-    const primary = (name: string, witnessUrl: string | null, standbyPort = nobodyListens) =>
-        writeAgentConfig(dir, name, { ...loopbackAgentConfig(dir, name, "primary", 1, standbyPort), witnessUrl });
+    /** A primary whose standby is at `standbyPort` (by default where nothing listens), with the witness at `witnessUrl` (the operator's, unless `signed`). */
+    const primary = (name: string, witnessUrl: string | null, standbyPort = nobodyListens, signed = false) =>
+        writeAgentConfig(dir, name, { ...loopbackAgentConfig(dir, name, "primary", 1, standbyPort), witness: witnessUrl === null ? null : { url: witnessUrl, signed } });
     const witness = async (status: number, body: unknown) => {
         const server = await impostor(() => body, undefined, status);
         closers.push(server.close);
@@ -153,6 +154,38 @@ describe("a primary whose standby gives no yes", () => {
         assert.match(outcomes[3].stderr, /the witness cannot tell who serves \(HTTP 500\); not starting: .*override-serve/);
         assert.match(outcomes[4].stderr, /the witness cannot tell who serves \(the answer names no serving host/);
         assert.match(outcomes[5].stderr, /the witness cannot tell who serves \(no answer: /);
+    });
+
+    it("asks the tunnel's signed witness the same way: only an answer that verifies for its question names a host", async () => {
+        /** The witness route answering for `host`, signed with `token`, as that host's agent would. */
+        const signedBy = async (host: string, token: string) => {
+            const server = await impostor((url) => {
+                const challenge = new URL(url, "http://double").searchParams.get("challenge") ?? "";
+                const at = new Date().toISOString();
+                return { host, serving: true, challenge, at, signature: signWitnessAnswer(token, host, true, challenge, at) };
+            });
+            closers.push(server.close);
+            return `${server.url.replace(/\/$/, "")}${WITNESS_PATH}`;
+        };
+        const token = "c".repeat(48);
+        const outcomes = await Promise.all([
+            runCommand(bundle, primary("signed-nobody", await witness(530, "error code: 1033"), nobodyListens, true), "may-serve"),
+            runCommand(bundle, primary("signed-self", await signedBy(os.hostname(), token), nobodyListens, true), "may-serve"),
+            runCommand(bundle, primary("signed-standby", await signedBy("wirebot-standby", token), nobodyListens, true), "may-serve"),
+            runCommand(bundle, primary("signed-forged", await signedBy(os.hostname(), "f".repeat(48)), nobodyListens, true), "may-serve"),
+            runCommand(bundle, primary("signed-unsigned", await witness(200, { host: os.hostname() }), nobodyListens, true), "may-serve"),
+        ]);
+        assert.deepEqual(
+            outcomes.map((o) => o.status),
+            [0, 0, 1, 1, 1],
+            outcomes.map((o) => o.stdout + o.stderr).join("\n"),
+        );
+        assert.match(outcomes[0].stdout, /the witness shows nobody serving/);
+        assert.match(outcomes[1].stdout, /the witness shows this host serving/);
+        assert.match(outcomes[2].stderr, /the witness shows wirebot-standby serving; this host stays off/);
+        assert.match(outcomes[3].stderr, /the witness cannot tell who serves \(the answer's signature is not the heartbeat token's \(possible tampering, .*\)\); not starting/);
+        assert.match(outcomes[3].stdout, /^witness: .*possible tampering/m);
+        assert.match(outcomes[4].stderr, /the witness cannot tell who serves \(the answer is not signed: .*possible tampering\); not starting/);
     });
 
     it("starts nothing when the standby refuses the claim's signature or fails, whatever the witness says", async () => {

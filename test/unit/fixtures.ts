@@ -45,6 +45,7 @@ export const PRIMARY_OUTPUTS = {
     tunnelCredentials: TUNNEL_CREDENTIALS,
     cloudflaredConfig: "# Managed by wirebot-failover.\n{}\n",
     ingressHostnames: ["helm.wirebot.chat", "wins.wirebot.chat", "api.wirebot.chat", "ai.clientbiz.com"],
+    witness: { url: "https://helm.wirebot.chat/.well-known/wirebot/serving", agentPort: 8300 },
     primaryHost: { host: "203.0.113.10", port: 22, user: "root", hostKey: PRIMARY_HOST_KEY, arch: "amd64" },
     primarySshKey: FAKE_PRIVATE_KEY,
     paths: {

@@ -26,7 +26,7 @@ export function loopbackAgentConfig(dir: string, name: string, role: "primary" |
         heartbeatIntervalSeconds: 1,
         missThreshold: 3,
         autoActivate: false,
-        witnessUrl: null,
+        witness: null,
         tokenFile: path.join(dir, "token"),
         alertWebhookUrlFile: null,
         stateDir: path.join(dir, `${name}-state`),

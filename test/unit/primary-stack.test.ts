@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { adoptedPrimaryOptions, existingStandbyOptions, PRIMARY_OUTPUTS, primaryOptions, TUNNEL_ID, ZONE_ID } from "./fixtures";
-import { fileContent, runProgram } from "./harness";
+import { configErrorOf, fileContent, runProgram } from "./harness";
 
 const payloadOf = (stdin: string) => stdin;
 
@@ -16,6 +16,7 @@ describe("primary stack", () => {
 
         const ingress = run.ofType("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig")[0];
         assert.deepEqual(ingress.inputs.config.ingresses, [
+            { hostname: "helm.wirebot.chat", path: "^/\\.well-known/wirebot/serving$", service: "http://localhost:8300" },
             { hostname: "helm.wirebot.chat", service: "http://localhost:18789" },
             { hostname: "wins.wirebot.chat", service: "http://localhost:8100" },
             { hostname: "api.wirebot.chat", service: "http://localhost:8100" },
@@ -37,6 +38,7 @@ describe("primary stack", () => {
         const services = { gateway: { port: 18800 }, scoreboard: { port: 8111 } };
         const primary = await runProgram(primaryOptions({ services }));
         const expected = [
+            { hostname: "helm.wirebot.chat", path: "^/\\.well-known/wirebot/serving$", service: "http://localhost:8300" },
             { hostname: "helm.wirebot.chat", service: "http://localhost:18800" },
             { hostname: "wins.wirebot.chat", service: "http://localhost:8111" },
             { hostname: "api.wirebot.chat", service: "http://localhost:8111" },
@@ -66,6 +68,31 @@ describe("primary stack", () => {
         assert.match(fileContent(standby, "standby-file-etc-systemd-system-openclaw-gateway.service"), /^ExecStart=\/usr\/bin\/openclaw gateway --port 18800$/m);
     });
 
+    it("routes the witness path on the first hostname to the agents' port, before every other rule, and exports the route", async () => {
+        for (const [options, port] of [
+            [primaryOptions(), 8300],
+            [primaryOptions({ agent: { port: 8411 } }), 8411],
+            [adoptedPrimaryOptions({ agent: { port: 9000 }, routes: [{ hostname: "wins.example.org", service: "scoreboard" }, { hostname: "helm.example.org", service: "gateway" }] }), 9000],
+        ] as const) {
+            const run = await runProgram(options);
+            const first = options.config.routes ? "wins.example.org" : "helm.wirebot.chat";
+            const witnessRule = { hostname: first, path: "^/\\.well-known/wirebot/serving$", service: `http://localhost:${port}` };
+            const local = String(run.outputs.cloudflaredConfig);
+            const rules = JSON.parse(local.slice(local.indexOf("{"))).ingress;
+            assert.deepEqual(rules[0], witnessRule);
+            assert.deepEqual(rules[1], { hostname: first, service: first.startsWith("wins") ? "http://localhost:8100" : "http://localhost:18789" });
+            const remote = run.ofType("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig");
+            if (remote.length > 0) assert.deepEqual(remote[0].inputs.config.ingresses, rules);
+            assert.deepEqual(run.outputs.witness, { url: `https://${first}/.well-known/wirebot/serving`, agentPort: port });
+        }
+    });
+
+    it("takes only the agents' port among the agent keys: the rest are the standby stack's", async () => {
+        const message = await configErrorOf(primaryOptions({ agent: { port: 8300, witnessUrl: "https://helm.wirebot.chat/health" } }));
+        assert.match(message, /wirebot:agent: unknown key\(s\) witnessUrl; remove them/);
+        assert.match(await configErrorOf(primaryOptions({ agent: { port: 70000 } })), /wirebot:agent\.port: bad value 70000: must be a TCP port/);
+    });
+
     it("adopts an existing tunnel from its credentials, rendering ingress into the local connector config", async () => {
         const run = await runProgram(adoptedPrimaryOptions());
         assert.equal(run.ofType("cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared").length, 0);
@@ -77,6 +104,7 @@ describe("primary stack", () => {
         assert.equal(parsed["credentials-file"], "/etc/cloudflared/wirebot-credentials.json");
         assert.deepEqual(parsed.ingress.at(-1), { service: "http_status:404" });
         assert.equal(parsed.ingress[0].hostname, "helm.wirebot.chat");
+        assert.equal(parsed.ingress[1].hostname, "helm.wirebot.chat");
     });
 
     it("needs no provider but command when the tunnel is adopted and DNS is unmanaged", async () => {

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
 import { fileSyncPaths } from "../../src/render/file-sync";
 import { nextCommand } from "../../src/stacks/standby";
-import { FILE_SYNC_PUBLIC_KEY, fileContent, RecordedResource, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
+import { configErrorOf, FILE_SYNC_PUBLIC_KEY, fileContent, RecordedResource, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
 const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
 
@@ -183,6 +183,47 @@ describe("standby stack on an existing host", () => {
         const list = fileContent(run, "primary-file-etc-wirebot-file-sync.list").split("\n").filter((l) => l.startsWith("/"));
         assert.deepEqual(list, ["/data/wirebot/users/verious", "/srv/clawd", "/data/wirebot/bin"]);
         assert.equal(fileContent(run, "standby-file-etc-wirebot-file-sync.list"), fileContent(run, "primary-file-etc-wirebot-file-sync.list"));
+    });
+
+    it("gives both agents the tunnel's witness route, signed, when no witness URL is configured", async () => {
+        const run = await runProgram(existingStandbyOptions());
+        for (const host of ["standby", "primary"]) {
+            const agent = JSON.parse(fileContent(run, `${host}-file-etc-wirebot-agent.json`));
+            assert.deepEqual(agent.witness, { url: "https://helm.wirebot.chat/.well-known/wirebot/serving", signed: true }, host);
+            assert.equal(agent.witnessUrl, undefined);
+        }
+        // The route is the primary stack's: its first hostname, wherever that is.
+        const options = existingStandbyOptions();
+        options.stackOutputs!["organization/wirebot-failover/primary"] = { ...PRIMARY_OUTPUTS, witness: { url: "https://wins.example.org/.well-known/wirebot/serving", agentPort: 8300 } };
+        const moved = JSON.parse(fileContent(await runProgram(options), "standby-file-etc-wirebot-agent.json"));
+        assert.deepEqual(moved.witness, { url: "https://wins.example.org/.well-known/wirebot/serving", signed: true });
+    });
+
+    it("asks the operator's own witness URL instead, unsigned, as before", async () => {
+        const run = await runProgram(existingStandbyOptions({ agent: { witnessUrl: "https://status.example.org/who" } }));
+        for (const host of ["standby", "primary"]) {
+            assert.deepEqual(JSON.parse(fileContent(run, `${host}-file-etc-wirebot-agent.json`)).witness, { url: "https://status.example.org/who", signed: false }, host);
+        }
+    });
+
+    it("refuses an agent port the primary's tunnel does not send the witness path to, and follows one it does", async () => {
+        const message = await configErrorOf(existingStandbyOptions({ agent: { port: 8411 } }));
+        assert.match(
+            message,
+            /wirebot:agent\.port: bad value 8411: the primary stack's tunnel sends its witness path to port 8300 on the serving host, where the agents would not listen; set the same port on both stacks: pulumi config set --path -s primary wirebot:agent\.port 8411 && pulumi up -s primary, or pulumi config set --path wirebot:agent\.port 8300/,
+        );
+        const options = existingStandbyOptions({ agent: { port: 8411 } });
+        options.stackOutputs!["organization/wirebot-failover/primary"] = { ...PRIMARY_OUTPUTS, witness: { ...PRIMARY_OUTPUTS.witness, agentPort: 8411 } };
+        const run = await runProgram(options);
+        assert.deepEqual(JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json")).listen, { address: "0.0.0.0", port: 8411 });
+        assert.deepEqual(JSON.parse(fileContent(run, "primary-file-etc-wirebot-agent.json")).listen, { address: "127.0.0.1", port: 8411 });
+    });
+
+    it("needs the witness route from the primary stack: one brought up by an older version has none", async () => {
+        const options = existingStandbyOptions();
+        const { witness: _none, ...older } = PRIMARY_OUTPUTS;
+        options.stackOutputs!["organization/wirebot-failover/primary"] = older;
+        assert.match(await configErrorOf(options), /wirebot:primaryStack: stack organization\/wirebot-failover\/primary has no output 'witness'; run pulumi up -s primary \(with this version of the program\) first/);
     });
 
     it("schedules the fire drill on the primary and gives both agents the drill's checks", async () => {

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 
 /** Runs systemctl, failing with its error; returns the units acted on, for step details. */
 export function systemctl(...args: string[]): string {
@@ -13,6 +13,13 @@ export function isActive(unit: string): boolean {
     } catch {
         return false;
     }
+}
+
+/** isActive without blocking the event loop: for answers to callers this host does not know. */
+export function isActiveAsync(unit: string, timeoutMs = 5000): Promise<boolean> {
+    return new Promise((resolve) => {
+        execFile("systemctl", ["is-active", "--quiet", unit], { timeout: timeoutMs }, (err) => resolve(!err));
+    });
 }
 
 export function isEnabled(unit: string): boolean {

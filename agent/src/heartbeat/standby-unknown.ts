@@ -1,5 +1,6 @@
 import * as os from "node:os";
 import type { AgentConfig } from "../../contract";
+import { readSecretFile } from "../core/config";
 import { HOW_TO_OVERRIDE, overrideUntil } from "./serve-override";
 import { askWitness } from "./witness";
 
@@ -19,8 +20,8 @@ export interface ServeVerdict {
  */
 export async function serveWithoutStandby(config: AgentConfig, why: string, askTheWitness: boolean): Promise<ServeVerdict> {
     let unknown = why;
-    if (askTheWitness && config.witnessUrl) {
-        const answer = await askWitness(config.witnessUrl, WITNESS_TIMEOUT_MS);
+    if (askTheWitness && config.witness) {
+        const answer = await askWitness(config.witness, WITNESS_TIMEOUT_MS, readSecretFile(config.tokenFile));
         if (answer.known && (answer.servingHost === null || answer.servingHost === os.hostname())) {
             return { ok: true, reason: `${why}; the witness shows ${answer.servingHost === null ? "nobody" : "this host"} serving` };
         }

@@ -17,6 +17,7 @@ import { recordClaim, recordHeartbeat } from "./primary-life";
 import { isActive } from "../core/systemd";
 import { readHandback } from "../takeover/handback-record";
 import { handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeover-api";
+import { answerWitness, ConnectorState, isWitnessQuestion } from "./witness-endpoint";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
 export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
@@ -29,8 +30,11 @@ export async function runWatchdog(config: AgentConfig, now: () => number = Date.
         challenges: new Challenges((config.missThreshold + 1) * intervalMs),
         skew: new SkewWatch("the primary", SKEW_MS, (line) => sayTo(alerter, line), SKEWED_BEATS),
     };
+    const connector = new ConnectorState(config.units.connector);
     const server = http.createServer((req, res) => {
-        handle(config, auth, beats, now, req, res).catch((err: Error) => {
+        // The tunnel's witness route reaches this agent while this host serves: anyone may ask, the answer is signed.
+        const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, connector) : handle(config, auth, beats, now, req, res);
+        answered.catch((err: Error) => {
             log(`watchdog: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
         });
@@ -77,7 +81,7 @@ function sayTo(alerter: Alerter, line: string): void {
 async function takeOver(config: AgentConfig, misses: number, alerter: Alerter): Promise<void> {
     const say = (line: string) => sayTo(alerter, line);
     if (!config.autoActivate) return say(`primary missed ${misses} heartbeats; automatic activation is off, alerting only`);
-    if (!config.witnessUrl) return say(`primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
+    if (!config.witness) return say(`primary missed ${misses} heartbeats, but no witness is configured to rule out a partition; not activating`);
     try {
         const takeover = await activate(config, `primary missed ${misses} heartbeats`, false, { automatic: true, primaryMustBeSilent: true });
         const total = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);

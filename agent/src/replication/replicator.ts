@@ -13,6 +13,7 @@ import { LAST_SENT, LETTA_DUMP_STATE, LettaDumpRecord, replicationLag, replicato
 import { log } from "../core/log";
 import { readState, writeState } from "../core/state";
 import { unitStates } from "../core/systemd";
+import { answerWitness, ConnectorState, isWitnessQuestion } from "../heartbeat/witness-endpoint";
 
 const SEND_TIMEOUT_MS = 2000;
 const MUTATION_MAX_AGE_MS = 30_000;
@@ -40,8 +41,11 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     void tick();
     setInterval(() => void tick(), config.heartbeatIntervalSeconds * 1000);
     const fileSync = startFileSync(config);
+    const connector = new ConnectorState(config.units.connector);
     const server = http.createServer((req, res) => {
-        handle(config, auth, fileSync, req, res).catch((err: Error) => {
+        // The tunnel's witness route reaches this agent while this host serves: anyone may ask, the answer is signed.
+        const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, connector) : handle(config, auth, fileSync, req, res);
+        answered.catch((err: Error) => {
             log(`replicator: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
         });

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type AgentConfig, HOST_COMMANDS } from "../../contract";
+import { readSecretFile } from "../core/config";
 import { Deadline } from "../core/deadline";
 import { log } from "../core/log";
 import { primaryDownAfterSeconds, primarySilenceSeconds } from "../heartbeat/primary-life";
@@ -116,12 +117,12 @@ export function activationUnderway(config: AgentConfig): boolean {
 async function activateSteps(config: AgentConfig, reason: string, force: boolean, kind: ActivationKind, deadline: Deadline): Promise<Takeover> {
     const startedAt = new Date().toISOString();
     const timeline: TimelineEntry[] = [];
-    if (!force && config.witnessUrl) {
-        const witnessUrl = config.witnessUrl;
+    if (!force && config.witness) {
+        const witness = config.witness;
         let decision = "";
         let said = "";
         await timed(timeline, "witness", async () => {
-            const answer = await askWitness(witnessUrl, WITNESS_TIMEOUT_MS);
+            const answer = await askWitness(witness, WITNESS_TIMEOUT_MS, readSecretFile(config.tokenFile));
             decision = decide(answer, os.hostname());
             return (said = describeAnswer(answer));
         });
