@@ -14,6 +14,7 @@ import { log } from "../core/log";
 import { readState, writeState } from "../core/state";
 import { unitStates } from "../core/systemd";
 import { answerWitness, ConnectorState, isWitnessQuestion } from "../heartbeat/witness-endpoint";
+import { restrictInbox } from "../takeover/inbox";
 
 const SEND_TIMEOUT_MS = 2000;
 const MUTATION_MAX_AGE_MS = 30_000;
@@ -21,6 +22,7 @@ const MUTATION_MAX_AGE_MS = 30_000;
 /** The primary's agent: signed heartbeats to the standby, and the status API. */
 export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     const auth = agentAuth(config);
+    closeInbox(config);
     let seq = 0;
     let lastError: string | undefined;
     let replicas: SendRecord["replicas"];
@@ -53,6 +55,15 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     await listen(server, config.listen.address, config.listen.port);
     log(`replicator: heartbeats every ${config.heartbeatIntervalSeconds}s to ${config.peer.address}:${config.peer.port}; status API on ${config.listen.address}:${config.listen.port}`);
     return server;
+}
+
+/** The standby's exports pulled by an earlier version of this agent sit in an inbox others could read: closed at start, not at the next failback. */
+function closeInbox(config: AgentConfig): void {
+    try {
+        restrictInbox(config);
+    } catch (err) {
+        log(`replicator: cannot make the inbox of pulled exports root-only: ${(err as Error).message}`);
+    }
 }
 
 /** What a heartbeat's signed answer says besides the record: the challenge to echo next, and the standby's clock. */
