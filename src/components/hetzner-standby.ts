@@ -1,9 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
+import { hostFile } from "../host/host-file";
+import { SshHost } from "../host/ssh-host";
 import { ed25519KeypairFromSeed } from "../host/ssh-keypair";
+import { unitRevisions } from "../render/service-units";
 import { readAsset } from "../render/templates";
 import { withFormerType } from "./former-type";
+import { runUnits } from "./replication-feeders";
 
 export interface HetznerStandbyArgs {
     name: string;
@@ -23,7 +27,8 @@ export interface HetznerStandbyArgs {
  * The standby server: a small Hetzner box whose firewall admits SSH from the
  * primary and the admins and heartbeats from the primary only; everything else
  * reaches it through the tunnel. Its SSH host key is made here and pinned, so
- * the first connection is already verified.
+ * the first connection is already verified; the metadata service that keeps
+ * it in the user data is closed to every process but root's (see cloudInit).
  */
 export class HetznerStandby extends pulumi.ComponentResource {
     readonly address: pulumi.Output<string>;
@@ -69,9 +74,53 @@ export class HetznerStandby extends pulumi.ComponentResource {
     }
 }
 
-/** cloud-init takes YAML, and JSON is YAML: the static part lives in host/cloud-init, the host keys are added here. */
+export const METADATA_GUARD_UNIT = "wirebot-metadata-guard.service";
+export const METADATA_GUARD_RULES_PATH = "/etc/wirebot-metadata-guard.nft";
+
+/** The guard that keeps every process but root's from the metadata service: its nftables rules and the unit that loads them at boot. */
+export function metadataGuardFiles(): { path: string; content: string; mode: string }[] {
+    return [
+        { path: METADATA_GUARD_RULES_PATH, content: readAsset("cloud-init/metadata-guard.nft"), mode: "0644" },
+        { path: `/etc/systemd/system/${METADATA_GUARD_UNIT}`, content: readAsset(`systemd/${METADATA_GUARD_UNIT}`), mode: "0644" },
+    ];
+}
+
+/**
+ * The same guard as a step of the standby's setup, for a server made before
+ * cloud-init set it up (its user data is never changed: that would replace
+ * the server), and so that a guard removed on the host comes back.
+ */
+export function guardMetadata(host: SshHost, timeoutSeconds: number, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+    const files = metadataGuardFiles().map((f) => hostFile(host, f, timeoutSeconds, opts));
+    const unit = metadataGuardFiles().find((f) => f.path.endsWith(METADATA_GUARD_UNIT))!;
+    const running = runUnits(host, "metadata-guard", [METADATA_GUARD_UNIT], unitRevisions([{ unit: METADATA_GUARD_UNIT, content: unit.content }]), timeoutSeconds, {
+        ...opts,
+        dependsOn: files,
+    });
+    return [...files, running];
+}
+
+/**
+ * cloud-init takes YAML, and JSON is YAML: the static part lives in
+ * host/cloud-init; the host keys and the metadata guard are added here.
+ *
+ * The host key travels in the user data because the first connection must
+ * already be verified: Hetzner offers no other way to tell the server a key
+ * before it boots, nor to read one it made from outside. Hetzner's metadata
+ * service then serves the user data, key included, to anything on the server
+ * for the server's whole life, and cloud-init cannot delete it there. So the
+ * guard is the first thing cloud-init runs, once nftables is installed: from
+ * then on, at every boot before the network is up, only root may reach the
+ * metadata service, and root can read the key in /etc/ssh anyway.
+ */
 export function cloudInit(hostPrivateKey: string, hostPublicKey: string): string {
-    const base = JSON.parse(readAsset("cloud-init/standby.json")) as Record<string, unknown>;
-    const config = { ...base, ssh_keys: { ed25519_private: hostPrivateKey, ed25519_public: hostPublicKey } };
+    const base = JSON.parse(readAsset("cloud-init/standby.json")) as { packages: string[]; write_files: unknown[]; runcmd: unknown[] } & Record<string, unknown>;
+    const config = {
+        ...base,
+        packages: [...base.packages, "nftables"],
+        write_files: [...base.write_files, ...metadataGuardFiles().map((f) => ({ path: f.path, permissions: f.mode, owner: "root:root", content: f.content }))],
+        runcmd: [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", METADATA_GUARD_UNIT], ...base.runcmd],
+        ssh_keys: { ed25519_private: hostPrivateKey, ed25519_public: hostPublicKey },
+    };
     return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
 }

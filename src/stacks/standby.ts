@@ -6,7 +6,7 @@ import { ConfigError, NAMESPACE, StandbySettings } from "../config/settings";
 import { fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } from "../render/file-sync";
 import { fileSyncKey } from "../host/file-sync-steps";
 import { drillProbes } from "../render/fire-drill";
-import { HetznerStandby } from "../components/hetzner-standby";
+import { guardMetadata, HetznerStandby } from "../components/hetzner-standby";
 import { AGENT_STATE_DIR, type AgentConfig, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH } from "../../agent/contract";
 import { HostAgent } from "../components/host-agent";
 import type { HostKeyCheck } from "../host/host-key-check";
@@ -61,6 +61,8 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         fileSyncPaths: syncedPaths,
         timeoutSeconds: timeout,
     });
+    // A Hetzner server's user data (the host key with it) stays out of reach of every process but root's.
+    const metadataGuard = server ? guardMetadata(standby, timeout, { dependsOn: [standbySetup.prepared] }) : [];
 
     const agentBase = {
         heartbeatIntervalSeconds: config.agent.heartbeatIntervalSeconds,
@@ -144,7 +146,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
             refuseDeleteWhileServing: true,
             timeoutSeconds: timeout,
         },
-        { dependsOn: [watchdogRunning, watchdog, feeders, standbySetup, ...(server ? [server] : [])] },
+        { dependsOn: [watchdogRunning, watchdog, feeders, standbySetup, ...metadataGuard, ...(server ? [server] : [])] },
     );
 
     return {

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions, STANDBY_HOST_KEY } from "./fixtures";
 import { fileSyncPaths } from "../../src/render/file-sync";
 import { nextCommand } from "../../src/stacks/standby";
+import { readAsset } from "../../src/render/templates";
 import { configErrorOf, FILE_SYNC_PUBLIC_KEY, fileContent, RecordedResource, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
 const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
@@ -54,6 +55,50 @@ describe("standby stack on Hetzner", () => {
         assert.equal(run.outputs.standbyHostKey, pinned);
     });
 
+    it("keeps the host key it hands cloud-init from every process but root's: the metadata service is root's from first boot, and a step keeps it so", async () => {
+        const run = await runProgram(standbyOptions());
+        const [server] = run.ofType("hcloud:index/server:Server");
+        const cloudInit = JSON.parse(server.inputs.userData.replace(/^#cloud-config\n/, "")) as {
+            packages: string[];
+            write_files: { path: string; permissions: string; owner: string; content: string }[];
+            runcmd: string[][];
+        };
+        const rules = readAsset("cloud-init/metadata-guard.nft");
+        const unit = readAsset("systemd/wirebot-metadata-guard.service");
+        // The rules: a root-owned socket may ask 169.254.169.254, no other may, and nothing forwarded (a container) reaches it.
+        const chain = (hook: string) => new RegExp(`chain \\w+ \\{\\n\\s*type filter hook ${hook} priority filter; policy accept;\\n\\s*([^\\n]*)\\n\\s*\\}`).exec(rules)?.[1];
+        assert.equal(chain("output"), "ip daddr 169.254.169.254 meta skuid != 0 counter reject with icmpx type admin-prohibited");
+        assert.equal(chain("forward"), "ip daddr 169.254.169.254 counter drop");
+        assert.match(rules, /^table inet wirebot_metadata_guard\ndelete table inet wirebot_metadata_guard\n/m, "loading it again replaces it");
+        // Loaded at every boot before the network is up, after nftables.service (whose ruleset may flush everything).
+        assert.match(unit, /^ExecStart=\/usr\/sbin\/nft -f \/etc\/wirebot-metadata-guard\.nft$/m);
+        assert.match(unit, /^Before=network-pre\.target /m);
+        assert.match(unit, /^After=nftables\.service$/m);
+        assert.match(unit, /^WantedBy=sysinit\.target$/m);
+
+        // cloud-init: nftables installed, both files written, the guard enabled and started before anything else runs.
+        assert.ok(cloudInit.packages.includes("nftables"));
+        const written = (p: string) => cloudInit.write_files.find((f) => f.path === p);
+        assert.deepEqual(written("/etc/wirebot-metadata-guard.nft"), { path: "/etc/wirebot-metadata-guard.nft", permissions: "0644", owner: "root:root", content: rules });
+        assert.deepEqual(written("/etc/systemd/system/wirebot-metadata-guard.service"), {
+            path: "/etc/systemd/system/wirebot-metadata-guard.service",
+            permissions: "0644",
+            owner: "root:root",
+            content: unit,
+        });
+        assert.deepEqual(cloudInit.runcmd.slice(0, 2), [
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "wirebot-metadata-guard.service"],
+        ]);
+
+        // The same files and unit as steps of the standby's setup (a server made before cloud-init did this), before the standby may serve.
+        assert.equal(fileContent(run, "standby-file-etc-wirebot-metadata-guard.nft"), rules);
+        assert.equal(fileContent(run, "standby-file-etc-systemd-system-wirebot-metadata-guard.service"), unit);
+        const guard = run.byName("standby-metadata-guard");
+        assert.match(guard.inputs.stdin, /^UNITS='wirebot-metadata-guard\.service'$/m);
+        assert.ok(deletedAfter(run, "standby-serving").has("command:remote:Command::standby-metadata-guard"), "the standby serves only once the guard runs");
+    });
+
     it("runs the default standby on amd64 like the primary, so the binaries are synced too", async () => {
         const run = await runProgram(standbyOptions());
         assert.equal(run.outputs.standbyArch, "amd64");
@@ -95,6 +140,7 @@ describe("standby stack on an existing host", () => {
         const run = await runProgram(existingStandbyOptions());
         const providers = new Set(run.resources.map((r) => r.type.split(":")[0]));
         assert.deepEqual([...providers].filter((p) => !["pulumi", "wirebot"].includes(p)), ["command"]);
+        assert.ok(!run.resources.some((r) => r.name.includes("metadata-guard")), "no cloud metadata service holds its host key");
     });
 
     it("installs the standby's units and connector stopped while the primary is active", async () => {

@@ -22,6 +22,7 @@ function allUnits(): UnitFile[] {
         { unit: "wirebot-letta-dump.timer", content: readAsset("systemd/wirebot-letta-dump.timer") },
         { unit: "wirebot-fire-drill.service", content: renderTemplate("systemd/wirebot-fire-drill.service", { nodePath: "/usr/bin/node" }) },
         { unit: "wirebot-fire-drill.timer", content: renderTemplate("systemd/wirebot-fire-drill.timer", { schedule: DEFAULT_DRILL_SCHEDULE }) },
+        { unit: "wirebot-metadata-guard.service", content: readAsset("systemd/wirebot-metadata-guard.service") },
     ];
 }
 
