@@ -15,10 +15,18 @@ export function isActive(unit: string): boolean {
     }
 }
 
-/** isActive without blocking the event loop: for answers to callers this host does not know. */
-export function isActiveAsync(unit: string, timeoutMs = 5000): Promise<boolean> {
-    return new Promise((resolve) => {
-        execFile("systemctl", ["is-active", "--quiet", unit], { timeout: timeoutMs }, (err) => resolve(!err));
+/**
+ * isActive read afresh without blocking the event loop, for an answer the
+ * other host acts on. Like isActive, a unit systemctl does not call active is
+ * not; but a systemctl that hangs past the limit fails the question, which is
+ * no "not active".
+ */
+export function isActiveNow(unit: string, timeoutMs = 10_000): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+        execFile("systemctl", ["is-active", "--quiet", unit], { timeout: timeoutMs }, (err) => {
+            if (err && (err as { killed?: boolean }).killed) return reject(new Error(`systemctl is-active ${unit} gave no answer within ${timeoutMs / 1000} s`));
+            resolve(!err);
+        });
     });
 }
 

@@ -14,10 +14,12 @@ import { databasesOf } from "../replication/databases";
 import { position } from "../replication/ltx-position";
 import { sendMetrics, standbyMetrics } from "../monitoring/host-metrics";
 import { recordClaim, recordHeartbeat } from "./primary-life";
-import { isActive } from "../core/systemd";
+import { isActive, isActiveNow } from "../core/systemd";
+import { UnitStates } from "../core/unit-states";
+import { GetLimit } from "../core/rate-limit";
 import { readHandback } from "../takeover/handback-record";
 import { handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeover-api";
-import { answerWitness, ConnectorState, isWitnessQuestion } from "./witness-endpoint";
+import { answerWitness, isWitnessQuestion } from "./witness-endpoint";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
 export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
@@ -30,10 +32,14 @@ export async function runWatchdog(config: AgentConfig, now: () => number = Date.
         challenges: new Challenges((config.missThreshold + 1) * intervalMs),
         skew: new SkewWatch("the primary", SKEW_MS, (line) => sayTo(alerter, line), SKEWED_BEATS),
     };
-    const connector = new ConnectorState(config.units.connector);
+    // For the metrics and the witness route: read at most once a second, however many ask.
+    const units = new UnitStates([config.units.connector]);
+    const connectorServing = () => units.isActive(config.units.connector);
+    const limit = new GetLimit("watchdog");
     const server = http.createServer((req, res) => {
+        if (limit.refuses(req, res)) return;
         // The tunnel's witness route reaches this agent while this host serves: anyone may ask, the answer is signed.
-        const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, connector) : handle(config, auth, beats, now, req, res);
+        const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, connectorServing) : handle(config, auth, beats, connectorServing, now, req, res);
         answered.catch((err: Error) => {
             log(`watchdog: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
@@ -101,16 +107,25 @@ interface Beats {
 
 const SKEWED_BEATS = "its heartbeats still count, each echoing this watchdog's last challenge, but its claims to serve and its handover calls are refused until the clocks agree";
 
-async function handle(config: AgentConfig, auth: AgentAuth, beats: Beats, now: () => number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(
+    config: AgentConfig,
+    auth: AgentAuth,
+    beats: Beats,
+    connectorServing: () => Promise<boolean>,
+    now: () => number,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+): Promise<void> {
     const { counter } = beats;
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true, lastHeartbeatMs: counter.lastSeen() });
-    if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, now()));
+    if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, standbyMetrics(config, counter, await connectorServing(), now()));
     if (req.method === "GET" && req.url === "/serving") {
-        // The primary's failback acts on this answer: only a signed question gets one, and it goes out signed.
+        // The primary's failback acts on this answer: only a signed question gets one, and it goes out signed, read afresh
+        // (without blocking the heartbeats; no answer from systemctl fails the request, which is never a "no").
         const verdict = authorize(req, await readBody(req), auth, now(), 2 * config.heartbeatIntervalSeconds * 1000, "GET /serving");
         if (!verdict.ok) return sendJson(res, 401, { error: refusal(verdict) });
         return sendJson(res, 200, {
-            serving: isActive(config.units.connector),
+            serving: await isActiveNow(config.units.connector),
             activating: activationUnderway(config),
             takeover: takeoverRecord(config),
             handback: readHandback(config),
@@ -160,7 +175,8 @@ async function handleClaim(config: AgentConfig, auth: AgentAuth, counter: MissCo
     const { unit } = JSON.parse(body) as { unit?: string };
     counter.heartbeat(now());
     recordClaim(config, now(), req.socket.remoteAddress, unit ?? "unknown");
-    const serving = isActive(config.units.connector);
+    // Read afresh after the claim is recorded (see above), without blocking the heartbeats meanwhile.
+    const serving = await isActiveNow(config.units.connector);
     const activating = activationUnderway(config);
     const granted = !serving && !activating;
     if (!granted) log(`watchdog: refused the primary's claim to start ${unit ?? "a unit"}: ${serving ? "this standby serves" : "an activation is under way"}`);

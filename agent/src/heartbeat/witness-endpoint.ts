@@ -1,7 +1,6 @@
 import type * as http from "node:http";
 import * as os from "node:os";
 import { WITNESS_PATH } from "../../contract";
-import { isActiveAsync } from "../core/systemd";
 import { CHALLENGE_PATTERN, SignedWitnessAnswer, signWitnessAnswer } from "./witness";
 
 /**
@@ -14,7 +13,9 @@ import { CHALLENGE_PATTERN, SignedWitnessAnswer, signWitnessAnswer } from "./wit
  * The question comes from the public internet through Cloudflare, unsigned:
  * GET only, a challenge of 32 to 128 hex digits, nothing else read, nothing
  * logged, and nothing told but the host's name, its connector's state and the
- * time. The connector's state is read at most once a second, however many ask.
+ * time. The connector's state comes from the agent's UnitStates, read at most
+ * once a second however many ask, and each caller's questions are limited
+ * (core/rate-limit.ts).
  */
 export function isWitnessQuestion(req: http.IncomingMessage): boolean {
     const url = req.url ?? "";
@@ -22,30 +23,12 @@ export function isWitnessQuestion(req: http.IncomingMessage): boolean {
     return (query < 0 ? url : url.slice(0, query)) === WITNESS_PATH;
 }
 
-const SERVING_FRESH_MS = 1000;
-
-/** Whether this host's connector unit is active, read once for all questions within a second. */
-export class ConnectorState {
-    private last: { at: number; serving: Promise<boolean> } | undefined;
-
-    constructor(
-        private readonly unit: string,
-        private readonly now: () => number = Date.now,
-    ) {}
-
-    serving(): Promise<boolean> {
-        const now = this.now();
-        if (!this.last || now - this.last.at > SERVING_FRESH_MS) this.last = { at: now, serving: isActiveAsync(this.unit) };
-        return this.last.serving;
-    }
-}
-
-export async function answerWitness(req: http.IncomingMessage, res: http.ServerResponse, token: string, connector: ConnectorState): Promise<void> {
+export async function answerWitness(req: http.IncomingMessage, res: http.ServerResponse, token: string, connectorServing: () => Promise<boolean>): Promise<void> {
     if (req.method !== "GET") return send(res, 405, { error: "GET only" }, { allow: "GET" });
     const challenge = challengeOf(req.url ?? "");
     if (challenge === undefined) return send(res, 400, { error: "needs ?challenge= with 32 to 128 hex digits" });
     const host = os.hostname();
-    const serving = await connector.serving();
+    const serving = await connectorServing();
     const at = new Date().toISOString();
     const answer: SignedWitnessAnswer = { host, serving, challenge, at, signature: signWitnessAnswer(token, host, serving, challenge, at) };
     send(res, 200, answer);

@@ -6,7 +6,6 @@ import { lagSeconds } from "../replication/ltx-position";
 import { MetricsSnapshot, renderMetrics } from "./metrics";
 import { MissCounter } from "../heartbeat/miss-counter";
 import { readState } from "../core/state";
-import { isActive } from "../core/systemd";
 
 export const LETTA_DUMP_STATE = "letta-dump.json";
 export const LAST_SENT = "last-heartbeat-sent.json";
@@ -42,7 +41,8 @@ export function replicationLag(config: AgentConfig, nowMs: number): Record<strin
     return Object.fromEntries(databasesOf(config).map((db) => [db.live, lagSeconds(db.live, replicas[db.live], asOf)]));
 }
 
-export function replicatorMetrics(config: AgentConfig, nowMs = Date.now()): MetricsSnapshot {
+/** `serving`: whether this host's connector is active, as the agent's UnitStates last read it. */
+export function replicatorMetrics(config: AgentConfig, serving: boolean, nowMs = Date.now()): MetricsSnapshot {
     const sent = readState<SendRecord>(config.stateDir, LAST_SENT);
     const sync = lastFileSync(config);
     const letta = readState<LettaDumpRecord>(config.stateDir, LETTA_DUMP_STATE);
@@ -53,11 +53,11 @@ export function replicatorMetrics(config: AgentConfig, nowMs = Date.now()): Metr
         fileSyncOk: sync ? sync.ok : null,
         replicationLagSeconds: replicationLag(config, nowMs),
         lastLettaDumpSeconds: letta?.ok && !letta.skipped ? seconds(letta.at) : null,
-        serving: isActive(config.units.connector),
+        serving,
     };
 }
 
-export function standbyMetrics(config: AgentConfig, counter: MissCounter, nowMs: number): MetricsSnapshot {
+export function standbyMetrics(config: AgentConfig, counter: MissCounter, serving: boolean, nowMs: number): MetricsSnapshot {
     return {
         role: "standby",
         heartbeatAgeSeconds: (nowMs - counter.lastSeen()) / 1000,
@@ -65,7 +65,7 @@ export function standbyMetrics(config: AgentConfig, counter: MissCounter, nowMs:
         fileSyncOk: null,
         replicationLagSeconds: {},
         lastLettaDumpSeconds: null,
-        serving: isActive(config.units.connector),
+        serving,
     };
 }
 

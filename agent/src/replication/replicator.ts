@@ -12,8 +12,10 @@ import { listen, readBody, sendJson } from "../core/http";
 import { LAST_SENT, LETTA_DUMP_STATE, LettaDumpRecord, replicationLag, replicatorMetrics, SendRecord, sendMetrics } from "../monitoring/host-metrics";
 import { log } from "../core/log";
 import { readState, writeState } from "../core/state";
-import { unitStates } from "../core/systemd";
-import { answerWitness, ConnectorState, isWitnessQuestion } from "../heartbeat/witness-endpoint";
+import { UnitStates } from "../core/unit-states";
+import { GetLimit } from "../core/rate-limit";
+import { answerWitness, isWitnessQuestion } from "../heartbeat/witness-endpoint";
+import { LITESTREAM_UNIT } from "../takeover/handover";
 import { restrictInbox } from "../takeover/inbox";
 
 const SEND_TIMEOUT_MS = 2000;
@@ -28,9 +30,11 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     let replicas: SendRecord["replicas"];
     let challenge: string | undefined;
     const skew = new SkewWatch("the standby", SKEW_MS, (line) => log(`replicator: ${line}`), "heartbeats still count there, but claims to serve and handover calls are refused until the clocks agree");
+    // Every unit this agent reports on, read at most once a second for the heartbeats, the status API, the metrics and the witness route.
+    const units = new UnitStates([...config.units.services, config.units.connector, LITESTREAM_UNIT]);
     const tick = async () => {
         seq += 1;
-        const { challenge: next, skewMs, ...record } = await sendHeartbeat(config, auth.token, seq, challenge);
+        const { challenge: next, skewMs, ...record } = await sendHeartbeat(config, auth.token, seq, challenge, units);
         challenge = next ?? challenge;
         if (skewMs !== undefined) skew.observe(skewMs);
         // Without an answer the replicas are where they last were: the lag keeps growing from there.
@@ -43,10 +47,11 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     void tick();
     setInterval(() => void tick(), config.heartbeatIntervalSeconds * 1000);
     const fileSync = startFileSync(config);
-    const connector = new ConnectorState(config.units.connector);
+    const limit = new GetLimit("replicator");
     const server = http.createServer((req, res) => {
+        if (limit.refuses(req, res)) return;
         // The tunnel's witness route reaches this agent while this host serves: anyone may ask, the answer is signed.
-        const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, connector) : handle(config, auth, fileSync, req, res);
+        const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, () => units.isActive(config.units.connector)) : handle(config, auth, fileSync, units, req, res);
         answered.catch((err: Error) => {
             log(`replicator: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
@@ -69,14 +74,15 @@ function closeInbox(config: AgentConfig): void {
 /** What a heartbeat's signed answer says besides the record: the challenge to echo next, and the standby's clock. */
 type Sent = SendRecord & { challenge?: string; skewMs?: number };
 
-export async function sendHeartbeat(config: AgentConfig, token: string, seq: number, challenge?: string): Promise<Sent> {
+export async function sendHeartbeat(config: AgentConfig, token: string, seq: number, challenge: string | undefined, units: UnitStates): Promise<Sent> {
     const sentAt = new Date().toISOString();
+    const states = await units.states();
     const beat: Heartbeat = {
         host: os.hostname(),
         role: config.role,
         sentAt,
         seq,
-        services: Object.fromEntries(Object.entries(unitStates([...config.units.services, config.units.connector])).map(([u, s]) => [u, s.active])),
+        services: Object.fromEntries([...config.units.services, config.units.connector].map((u) => [u, states[u] ?? "unknown"])),
         challenge,
     };
     try {
@@ -89,10 +95,10 @@ export async function sendHeartbeat(config: AgentConfig, token: string, seq: num
     }
 }
 
-async function handle(config: AgentConfig, auth: AgentAuth, fileSync: FileSync | null, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(config: AgentConfig, auth: AgentAuth, fileSync: FileSync | null, units: UnitStates, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method === "GET" && req.url === "/health") return sendJson(res, 200, { ok: true });
-    if (req.method === "GET" && req.url === "/status") return sendJson(res, 200, replicatorStatus(config, fileSync));
-    if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, replicatorMetrics(config));
+    if (req.method === "GET" && req.url === "/status") return sendJson(res, 200, replicatorStatus(config, fileSync, await units.active(LITESTREAM_UNIT)));
+    if (req.method === "GET" && req.url === "/metrics") return sendMetrics(res, replicatorMetrics(config, await units.isActive(config.units.connector)));
     if (req.method !== "POST" || (req.url !== "/trigger-sync" && req.url !== "/drill")) return sendJson(res, 404, { error: "not found" });
     const body = await readBody(req);
     if (!authorize(req, body, auth, Date.now(), MUTATION_MAX_AGE_MS, `POST ${req.url}`).ok) return sendJson(res, 401, { error: "rejected" });
@@ -116,10 +122,9 @@ function startDrill(config: AgentConfig, res: http.ServerResponse): void {
     sendJson(res, 202, { started: DRILL_UNIT, log: "/var/log/wirebot/fire-drill.log" });
 }
 
-/** Shaped like the status document of the architecture (000, section 9). */
-export function replicatorStatus(config: AgentConfig, fileSync: FileSync | null) {
+/** Shaped like the status document of the architecture (000, section 9); `litestream` is its unit's active state. */
+export function replicatorStatus(config: AgentConfig, fileSync: FileSync | null, litestream: string) {
     const last = readState<SendRecord>(config.stateDir, LAST_SENT);
-    const litestream = unitStates(["wirebot-litestream.service"])["wirebot-litestream.service"];
     const lag = replicationLag(config, Date.now());
     const lags = Object.values(lag).filter((v): v is number => v !== null);
     const sync = lastFileSync(config);
@@ -130,7 +135,7 @@ export function replicatorStatus(config: AgentConfig, fileSync: FileSync | null)
         last_heartbeat: last?.ok ? last.at : null,
         replication: {
             litestream: {
-                status: litestream.active === "active" ? "streaming" : litestream.active,
+                status: litestream === "active" ? "streaming" : litestream,
                 lag_ms: lags.length ? Math.round(Math.max(...lags) * 1000) : null,
                 databases: Object.fromEntries(Object.entries(lag).map(([db, l]) => [db, l === null ? null : Math.round(l * 1000)])),
             },
