@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { engineEnv, projectDir, pulumi, pulumiOk, setConfig } from "../../lab/engine";
 import { EVENTS_DB, eventIds as ids, replicationRuns, sleep } from "../../lab/flips";
-import { hosts, LabEnv, LabHost, ssh, sshOk, waitFor } from "../../lab/lab";
+import { hosts, LabEnv, LabHost, ssh, waitFor } from "../../lab/lab";
 import { Load, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
 
 // The operator's CLI on the real hosts: `wirebot-ops` (package.json's bin, the
@@ -111,8 +111,10 @@ describe("the operator's CLI (wirebot-ops) on real hosts", { timeout: 30 * 60_00
     }
 
     it("status: the configured primary serves alone, heartbeats and replication fine, exit 0", async () => {
-        // Litestream, restarted by the last up, has a position to compare once something is written and shipped.
-        sshOk(env, "primary", `sqlite3 ${EVENTS_DB} "insert into events (id, kind) values ('status-${Date.now()}', 'check')"`);
+        // Lag is known once something is written and shipped: one event through the scoreboard, as users write.
+        const event = JSON.stringify({ id: `status-${Date.now()}`, kind: "check" });
+        const post = `curl -fsS -m 2 -o /dev/null -X POST -H 'content-type: application/json' -d '${event}' http://127.0.0.1:8100/v1/events`;
+        await waitFor("the scoreboard to take an event", () => (ssh(env, "primary", post).status === 0 ? true : undefined), 60_000, 1000);
         const lagShown = new RegExp(`${EVENTS_DB.replace(/\./g, "\\.")} +lag \\d+\\.\\d s`);
         let r = await ops(env, "status");
         for (let tries = 0; !lagShown.test(r.stdout) && tries < 10; tries++) {
