@@ -42,8 +42,11 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
             assert.match(rule, /Matched rule #0\n\s+hostname: helm\.wirebot\.chat\n\s+path: \^\/\\\.well-known\/wirebot\/serving\$\n\s+service: http:\/\/localhost:8300/);
         }
         // From the standby, as its watchdog asks: the public hostname, through the edge double, to the primary's agent.
+        // (Asynchronously: the double answers from this process.)
         const challenge = "ab".repeat(32);
-        const answer = JSON.parse(sshOk(env, "standby", `curl -fsS -m 5 --cacert /etc/wirebot-lab/edge-ca.pem 'https://helm.wirebot.chat${WITNESS_PATH}?challenge=${challenge}'`)) as Record<string, unknown>;
+        const asked = await sshAsync(env, "standby", `curl -fsS -m 10 --cacert /etc/wirebot-lab/edge-ca.pem 'https://helm.wirebot.chat${WITNESS_PATH}?challenge=${challenge}'`);
+        assert.equal(asked.status, 0, asked.stderr);
+        const answer = JSON.parse(asked.stdout) as Record<string, unknown>;
         assert.equal(answer.host, sshOk(env, "primary", "hostname").trim());
         assert.equal(answer.serving, true);
         assert.equal(answer.challenge, challenge);
