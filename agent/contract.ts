@@ -40,6 +40,23 @@ export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$/;
 
 const endpoint = z.object({ address: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
+/**
+ * Where an agent listens: each address on one port. Loopback is where this
+ * host's own commands and the tunnel's connector reach it; the standby's
+ * watchdog also listens on its address on the WireGuard link, where the
+ * primary's agent calls it, and nowhere else. The single `address` of an
+ * older program's file is taken as a list of one.
+ */
+const listenOn = z.preprocess(
+    (value) => {
+        if (value === null || typeof value !== "object" || !("address" in value) || "addresses" in value) return value;
+        const { address, ...rest } = value as { address: unknown };
+        return { ...rest, addresses: [address] };
+    },
+    z.object({ addresses: z.array(z.string().min(1)).min(1), port: z.number().int().min(1).max(65535) }),
+);
+export type ListenOn = z.infer<typeof listenOn>;
+
 const probes = z.object({
     /** Each must answer HTTP below 500. */
     endpoints: z.array(z.object({ name: z.string(), url: z.string() })),
@@ -52,11 +69,11 @@ export type Probes = z.infer<typeof probes>;
 
 export const agentConfigSchema = z.object({
     role: z.enum(["primary", "standby"]),
-    listen: endpoint,
+    listen: listenOn,
     /**
-     * Where the peer calls this agent, when that is not the listen address (a
-     * wildcard listener, an address translated on the way): a signed request
-     * names the agent it is meant for, and one naming another is refused.
+     * Where the peer calls this agent (the standby's address on the link): a
+     * signed request names the agent it is meant for, and one naming another
+     * is refused.
      */
     calledAt: endpoint.optional(),
     peer: endpoint,

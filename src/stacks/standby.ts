@@ -90,7 +90,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         litestream: config.binaries.litestream[primary.arch]!,
         syncInterval: config.litestream.syncInterval,
         agent: pulumi.output(standby.address).apply(
-            (address): AgentConfig => ({ ...agentBase, role: "primary", listen: { address: "127.0.0.1", port }, peer: { address, port } }),
+            (address): AgentConfig => ({ ...agentBase, role: "primary", listen: { addresses: ["127.0.0.1"], port }, peer: { address, port } }),
         ),
         heartbeatToken,
         alertWebhookUrl: settings.alertWebhookUrl,
@@ -108,7 +108,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
                 (address): AgentConfig => ({
                     ...agentBase,
                     role: "standby",
-                    listen: { address: "0.0.0.0", port },
+                    listen: { addresses: ["0.0.0.0"], port },
                     // The primary's requests name the address it calls; the watchdog takes no other.
                     calledAt: { address, port },
                     peer: { address: primaryOut.primaryHost.host, port },

@@ -21,7 +21,7 @@ export function freePort(): Promise<number> {
 export function loopbackAgentConfig(dir: string, name: string, role: "primary" | "standby", listen: number, peer: number): AgentConfig {
     return {
         role,
-        listen: { address: "127.0.0.1", port: listen },
+        listen: { addresses: ["127.0.0.1"], port: listen },
         peer: { address: "127.0.0.1", port: peer },
         heartbeatIntervalSeconds: 1,
         missThreshold: 3,

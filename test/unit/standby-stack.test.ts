@@ -261,8 +261,8 @@ describe("standby stack on an existing host", () => {
         const options = existingStandbyOptions({ agent: { port: 8411 } });
         options.stackOutputs!["organization/wirebot-failover/primary"] = { ...PRIMARY_OUTPUTS, witness: { ...PRIMARY_OUTPUTS.witness, agentPort: 8411 } };
         const run = await runProgram(options);
-        assert.deepEqual(JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json")).listen, { address: "0.0.0.0", port: 8411 });
-        assert.deepEqual(JSON.parse(fileContent(run, "primary-file-etc-wirebot-agent.json")).listen, { address: "127.0.0.1", port: 8411 });
+        assert.deepEqual(JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json")).listen, { addresses: ["0.0.0.0"], port: 8411 });
+        assert.deepEqual(JSON.parse(fileContent(run, "primary-file-etc-wirebot-agent.json")).listen, { addresses: ["127.0.0.1"], port: 8411 });
     });
 
     it("needs the witness route from the primary stack: one brought up by an older version has none", async () => {

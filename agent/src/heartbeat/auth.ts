@@ -24,19 +24,28 @@ export function agentAuth(config: AgentConfig, nowMs = Date.now()): AgentAuth {
 }
 
 const WILDCARDS = ["0.0.0.0", "::"];
-const LOOPBACK = ["127.0.0.1", "localhost"];
+export const LOOPBACK = ["127.0.0.1", "localhost"];
 
 /**
- * The `address:port` names a request may be signed for: the listen address (a
- * wildcard or loopback listener is called over loopback by this host's own
+ * The `address:port` names a request may be signed for: each listen address
+ * (a wildcard or loopback listener is called over loopback by this host's own
  * commands) and the address the peer calls it at (`calledAt`).
  */
 export function targetsOf(config: AgentConfig): string[] {
-    const { address, port } = config.listen;
-    const names = WILDCARDS.includes(address) ? [] : [targetOf({ address, port })];
-    if (WILDCARDS.includes(address) || LOOPBACK.includes(address)) names.push(...LOOPBACK.map((a) => `${a}:${port}`));
+    const { addresses, port } = config.listen;
+    const names: string[] = [];
+    for (const address of addresses) {
+        if (!WILDCARDS.includes(address)) names.push(targetOf({ address, port }));
+        if (WILDCARDS.includes(address) || LOOPBACK.includes(address)) names.push(...LOOPBACK.map((a) => `${a}:${port}`));
+    }
     if (config.calledAt) names.push(targetOf(config.calledAt));
     return [...new Set(names)];
+}
+
+/** Where this host's own commands call its agent: a loopback address it listens on, or loopback through a wildcard. */
+export function localAddressOf(config: AgentConfig): string {
+    const { addresses } = config.listen;
+    return addresses.find((a) => LOOPBACK.includes(a)) ?? (addresses.some((a) => WILDCARDS.includes(a)) ? "127.0.0.1" : addresses[0]);
 }
 
 export function header(req: http.IncomingMessage, name: string): string | undefined {

@@ -7,7 +7,7 @@ import { AgentAuth, agentAuth, authorize, describeSkew, refusal, SKEW_MS } from 
 import { Challenges } from "./challenges";
 import { SkewWatch } from "./clock-skew";
 import { Heartbeat } from "./heartbeat";
-import { listen, readBody, sendJson } from "../core/http";
+import { listenOn, readBody, sendJson } from "../core/http";
 import { log } from "../core/log";
 import { MissCounter } from "./miss-counter";
 import { databasesOf } from "../replication/databases";
@@ -20,9 +20,10 @@ import { GetLimit } from "../core/rate-limit";
 import { readHandback } from "../takeover/handback-record";
 import { handleTakeoverApi, TAKEOVER_PATHS } from "../takeover/takeover-api";
 import { answerWitness, isWitnessQuestion } from "./witness-endpoint";
+import { targetOf } from "./signed-call";
 
 /** The standby's agent: takes signed heartbeats and counts the ones that do not come. */
-export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server> {
+export async function runWatchdog(config: AgentConfig, now: () => number = Date.now): Promise<http.Server[]> {
     const auth = agentAuth(config);
     const alerter = alerterFromFile(config.alertWebhookUrlFile, log);
     const intervalMs = config.heartbeatIntervalSeconds * 1000;
@@ -36,7 +37,7 @@ export async function runWatchdog(config: AgentConfig, now: () => number = Date.
     const units = new UnitStates([config.units.connector]);
     const connectorServing = () => units.isActive(config.units.connector);
     const limit = new GetLimit("watchdog");
-    const server = http.createServer((req, res) => {
+    const handler: http.RequestListener = (req, res) => {
         if (limit.refuses(req, res)) return;
         // The tunnel's witness route reaches this agent while this host serves: anyone may ask, the answer is signed.
         const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, connectorServing) : handle(config, auth, beats, connectorServing, now, req, res);
@@ -44,11 +45,12 @@ export async function runWatchdog(config: AgentConfig, now: () => number = Date.
             log(`watchdog: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
         });
-    });
-    await listen(server, config.listen.address, config.listen.port);
-    log(`watchdog: expecting heartbeats every ${config.heartbeatIntervalSeconds}s on ${config.listen.address}:${config.listen.port}; threshold ${config.missThreshold} misses`);
+    };
+    const { addresses, port } = config.listen;
+    const servers = await listenOn(handler, addresses, port, "watchdog");
+    log(`watchdog: expecting heartbeats every ${config.heartbeatIntervalSeconds}s on ${addresses.map((a) => targetOf({ address: a, port })).join(", ")}; threshold ${config.missThreshold} misses`);
     watchMisses(config, counter, now, intervalMs, alerter);
-    return server;
+    return servers;
 }
 
 function watchMisses(config: AgentConfig, counter: MissCounter, now: () => number, intervalMs: number, alerter: Alerter): void {

@@ -5,10 +5,10 @@ import type { AgentConfig } from "../../contract";
 import { Heartbeat } from "../heartbeat/heartbeat";
 import { AgentAuth, agentAuth, authorize, SKEW_MS } from "../heartbeat/auth";
 import { SkewWatch } from "../heartbeat/clock-skew";
-import { signedCall } from "../heartbeat/signed-call";
+import { signedCall, targetOf } from "../heartbeat/signed-call";
 import { DRILL_UNIT } from "../drill/drill";
 import { FileSync, lastFileSync, startFileSync } from "./file-sync";
-import { listen, readBody, sendJson } from "../core/http";
+import { listenOn, readBody, sendJson } from "../core/http";
 import { LAST_SENT, LETTA_DUMP_STATE, LettaDumpRecord, replicationLag, replicatorMetrics, SendRecord, sendMetrics } from "../monitoring/host-metrics";
 import { log } from "../core/log";
 import { readState, writeState } from "../core/state";
@@ -22,7 +22,7 @@ const SEND_TIMEOUT_MS = 2000;
 const MUTATION_MAX_AGE_MS = 30_000;
 
 /** The primary's agent: signed heartbeats to the standby, and the status API. */
-export async function runReplicator(config: AgentConfig): Promise<http.Server> {
+export async function runReplicator(config: AgentConfig): Promise<http.Server[]> {
     const auth = agentAuth(config);
     closeInbox(config);
     let seq = 0;
@@ -48,7 +48,7 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
     setInterval(() => void tick(), config.heartbeatIntervalSeconds * 1000);
     const fileSync = startFileSync(config);
     const limit = new GetLimit("replicator");
-    const server = http.createServer((req, res) => {
+    const handler: http.RequestListener = (req, res) => {
         if (limit.refuses(req, res)) return;
         // The tunnel's witness route reaches this agent while this host serves: anyone may ask, the answer is signed.
         const answered = isWitnessQuestion(req) ? answerWitness(req, res, auth.token, () => units.isActive(config.units.connector)) : handle(config, auth, fileSync, units, req, res);
@@ -56,10 +56,11 @@ export async function runReplicator(config: AgentConfig): Promise<http.Server> {
             log(`replicator: request failed: ${err.message}`);
             if (!res.headersSent) sendJson(res, 400, { error: "bad request" });
         });
-    });
-    await listen(server, config.listen.address, config.listen.port);
-    log(`replicator: heartbeats every ${config.heartbeatIntervalSeconds}s to ${config.peer.address}:${config.peer.port}; status API on ${config.listen.address}:${config.listen.port}`);
-    return server;
+    };
+    const { addresses, port } = config.listen;
+    const servers = await listenOn(handler, addresses, port, "replicator");
+    log(`replicator: heartbeats every ${config.heartbeatIntervalSeconds}s to ${targetOf(config.peer)}; status API on ${addresses.map((a) => targetOf({ address: a, port })).join(", ")}`);
+    return servers;
 }
 
 /** The standby's exports pulled by an earlier version of this agent sit in an inbox others could read: closed at start, not at the next failback. */
