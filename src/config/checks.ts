@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import type { Architecture, BinariesPerArchitecture, BinarySource, DrillConfig, PathsConfig } from "./schema";
 import { architectureOfServerType, elfArchitecture } from "./architecture";
 import { ConfigError, NAMESPACE, PrimaryConfig, StandbyConfig } from "./settings";
+import { addressBlock, overlapsSubnet } from "./link-addresses";
 import type { ServiceSpec } from "../render/service-units";
 
 export function checkPrimary(config: PrimaryConfig, services: ServiceSpec[], problems: string[]): void {
@@ -82,12 +83,60 @@ function isWithin(child: string, parent: string): boolean {
 }
 
 /** The standby stack learns the primary's architecture, paths and witness route from the primary stack, so this runs once they are read. */
-export function checkAgainstPrimary(config: StandbyConfig, primaryArch: Architecture, paths: PathsConfig, witnessPort: number): void {
+export function checkAgainstPrimary(config: StandbyConfig, primaryArch: Architecture, paths: PathsConfig, witnessPort: number, primaryHost: string): void {
     const problems: string[] = [];
     checkBinary(config.binaries.litestream, "litestream", primaryArch, "the primary", problems);
     checkDrillDatabase(config.agent.drill, paths, problems);
     checkAgentPort(config.agent.port, witnessPort, problems);
+    checkLinkSubnet(config.link.subnet, [{ what: "the primary's address", value: primaryHost }], problems);
+    // A Hetzner standby's firewall needs the primary's addresses just the same, and says so under its own key (standby.hetzner.primaryCidrs).
+    if (config.standby.provider === "existing" && !config.link.primaryCidrs && !addressBlock(primaryHost)) {
+        problems.push(
+            `${NAMESPACE}:link.primaryCidrs: missing; the primary is reached as "${primaryHost}", a name the standby's firewall rule for the link cannot use. ` +
+                `Set the public addresses the primary's WireGuard packets come from: pulumi config set --path '${NAMESPACE}:link.primaryCidrs[0]' 203.0.113.7/32`,
+        );
+    }
     if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** The standby's side of the link, known before the primary stack is read: its address and the CIDR blocks of the config. */
+export function checkStandbyLink(config: StandbyConfig, problems: string[]): void {
+    const { link } = config;
+    const addresses: { what: string; value: string }[] = [];
+    if (config.standby.provider === "existing") {
+        const host = config.standby.existing.host;
+        addresses.push({ what: "the standby's address", value: host });
+        if (!link.standbyCidrs && !addressBlock(host)) {
+            problems.push(
+                `${NAMESPACE}:link.standbyCidrs: missing; the standby is reached as "${host}", a name the primary's firewall rule for the link cannot use. ` +
+                    `Set the public addresses the standby's WireGuard packets come from: pulumi config set --path '${NAMESPACE}:link.standbyCidrs[0]' 198.51.100.20/32`,
+            );
+        }
+    } else {
+        for (const cidr of config.standby.hetzner.primaryCidrs ?? []) addresses.push({ what: "standby.hetzner.primaryCidrs", value: cidr });
+        for (const cidr of config.standby.hetzner.adminCidrs) addresses.push({ what: "standby.hetzner.adminCidrs", value: cidr });
+    }
+    for (const cidr of link.primaryCidrs ?? []) addresses.push({ what: "link.primaryCidrs", value: cidr });
+    for (const cidr of link.standbyCidrs ?? []) addresses.push({ what: "link.standbyCidrs", value: cidr });
+    checkLinkSubnet(link.subnet, addresses, problems);
+}
+
+/** Subnets offered instead when the link's overlaps a host's public address. */
+const SPARE_SUBNETS = ["10.119.98.0/30", "10.223.41.0/30", "192.168.219.0/30"];
+
+/**
+ * The link's addresses must not be anyone's public address: a host would
+ * route its packets for the other host's SSH, Litestream and rsync into the
+ * tunnel, which takes only the agents' port.
+ */
+function checkLinkSubnet(subnet: string, addresses: { what: string; value: string }[], problems: string[]): void {
+    const hits = addresses.filter((a) => overlapsSubnet(subnet, a.value));
+    if (hits.length === 0) return;
+    const spare = SPARE_SUBNETS.find((candidate) => !addresses.some((a) => overlapsSubnet(candidate, a.value)));
+    problems.push(
+        `${NAMESPACE}:link.subnet: bad value "${subnet}": it overlaps ${hits.map((h) => `${h.what} ${h.value}`).join(", ")}; the link needs a private subnet no host uses, or the hosts would send their public traffic into it. ` +
+            `Fix with: pulumi config set --path ${NAMESPACE}:link.subnet ${spare ?? "<a private /30 no host uses>"}`,
+    );
 }
 
 /**

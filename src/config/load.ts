@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { primarySchema, standbySchema, tenantSchema, tunnelCredentials, TunnelCredentials } from "./schema";
-import { checkDuplicateHostnames, checkPrimary, checkStandbyBinaries, standbyArchitecture } from "./checks";
+import { checkDuplicateHostnames, checkPrimary, checkStandbyBinaries, checkStandbyLink, standbyArchitecture } from "./checks";
 import { ConfigError, NAMESPACE, PrimaryConfig, PrimarySettings, RawConfig, Role, Settings, StandbySettings, TenantSettings } from "./settings";
 import { resolveServices } from "../render/service-units";
 
@@ -81,6 +81,7 @@ function loadStandby(raw: RawConfig, problems: string[]): StandbySettings | unde
     if (!config) return undefined;
     const standbyArch = standbyArchitecture(config, problems);
     if (standbyArch) checkStandbyBinaries(config, standbyArch, problems);
+    checkStandbyLink(config, problems);
     if (config.standby.provider === "hetzner") {
         requireProviderToken(raw, "hcloud:token", "HCLOUD_TOKEN", "the Hetzner Cloud API token", problems);
     }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { TENANT_ID_PATTERN } from "../../agent/contract";
+import { linkSubnetProblem } from "./link-addresses";
 
 // Every message says what a good value looks like, because it is shown to the
 // operator verbatim next to the key and the bad value.
@@ -253,6 +254,39 @@ const agent = z
     })
     .prefault({});
 
+/**
+ * The WireGuard link the agents talk over. The defaults keep clear of a
+ * WireGuard setup of the operator's own (wg0, UDP 51820, 10.0.0.0/24 as the
+ * usual guides have it): another interface name, another port, a small subnet.
+ */
+export const DEFAULT_LINK = { interface: "wirebot", port: 51830, subnet: "10.119.98.0/30" } as const;
+
+const link = z
+    .strictObject({
+        /** The network interface on both hosts, and wg-quick@<interface>.service, /etc/wireguard/<interface>.conf and .key. */
+        interface: z
+            .string()
+            .regex(/^[a-z][a-z0-9_-]{0,14}$/, "must be a network interface name: 1 to 15 lower-case letters, digits, _ or -, starting with a letter, such as wirebot")
+            .refine((v) => v !== "lo", "is the loopback interface; pick a name no interface uses, such as wirebot")
+            .default(DEFAULT_LINK.interface),
+        /** WireGuard's UDP port on both hosts. */
+        port: z.number().int().min(1, "must be a UDP port between 1 and 65535").max(65535, "must be a UDP port between 1 and 65535").default(DEFAULT_LINK.port),
+        /** The link's private subnet: .1 is the primary, .2 the standby. */
+        subnet: z
+            .string()
+            .superRefine((v, ctx) => {
+                const problem = linkSubnetProblem(v);
+                if (problem) ctx.addIssue({ code: "custom", input: v, message: problem });
+            })
+            .default(DEFAULT_LINK.subnet),
+        /** Where the primary's WireGuard packets come from, when its SSH host is a DNS name (the standby takes the link's UDP port from these only). */
+        primaryCidrs: z.array(cidr).min(1, "must list at least one CIDR block such as 203.0.113.7/32").optional(),
+        /** Where the standby's WireGuard packets come from, when an existing standby's SSH host is a DNS name. */
+        standbyCidrs: z.array(cidr).min(1, "must list at least one CIDR block such as 198.51.100.20/32").optional(),
+    })
+    .prefault({});
+export type LinkConfig = z.infer<typeof link>;
+
 // The smallest x86 type in Ashburn: creatable there (Hetzner's ARM types are
 // EU-only) and amd64 like most primaries, so binaries can be synced as they are.
 const hetzner = z.strictObject({
@@ -300,6 +334,7 @@ export const standbySchema = z.strictObject({
     primaryStack: z.string().min(1).optional(),
     standby,
     agent,
+    link,
     litestream: z.strictObject({ syncInterval: duration.default("1s") }).prefault({}),
 });
 

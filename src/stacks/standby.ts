@@ -36,7 +36,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         (key) =>
             `${NAMESPACE}:primaryStack: stack ${primaryStackName} has no output '${key}'; run pulumi up -s primary (with this version of the program) first, or point ${NAMESPACE}:primaryStack at the primary stack`,
     );
-    checkAgainstPrimary(config, primaryOut.primaryHost.arch, primaryOut.paths, primaryOut.witness.agentPort);
+    checkAgainstPrimary(config, primaryOut.primaryHost.arch, primaryOut.paths, primaryOut.witness.agentPort, primaryOut.primaryHost.host);
 
     const primary: SshHost = {
         name: "primary",

@@ -299,6 +299,84 @@ const cases: BadInput[] = [
         expect: [/wirebot:litestream\.syncInterval: bad value "1": must be a duration such as 1s/],
     },
     {
+        name: "link interface name that is no interface name",
+        options: existingStandbyOptions({ link: { interface: "wirebot-link-to-standby" } }),
+        expect: [/wirebot:link\.interface: bad value "wirebot-link-to-standby": must be a network interface name: 1 to 15 lower-case letters, digits, _ or -, starting with a letter, such as wirebot; fix with: pulumi config set --path wirebot:link\.interface/],
+    },
+    {
+        name: "link on the loopback interface",
+        options: existingStandbyOptions({ link: { interface: "lo" } }),
+        expect: [/wirebot:link\.interface: bad value "lo": is the loopback interface; pick a name no interface uses/],
+    },
+    {
+        name: "link UDP port out of range",
+        options: existingStandbyOptions({ link: { port: 0 } }),
+        expect: [/wirebot:link\.port: bad value 0: must be a UDP port between 1 and 65535; fix with: pulumi config set --path wirebot:link\.port/],
+    },
+    {
+        name: "link subnet that is not a subnet",
+        options: existingStandbyOptions({ link: { subnet: "10.119.98.1" } }),
+        expect: [/wirebot:link\.subnet: bad value "10\.119\.98\.1": must be an IPv4 subnet in CIDR notation such as 10\.119\.98\.0\/30/],
+    },
+    {
+        name: "link subnet narrower than a /30",
+        options: existingStandbyOptions({ link: { subnet: "10.119.98.0/31" } }),
+        expect: [/wirebot:link\.subnet: bad value "10\.119\.98\.0\/31": must be a \/30 or wider: the link needs two host addresses in it/],
+    },
+    {
+        name: "link subnet with host bits set",
+        options: existingStandbyOptions({ link: { subnet: "10.119.98.5/30" } }),
+        expect: [/wirebot:link\.subnet: bad value "10\.119\.98\.5\/30": has host bits set; its network address is 10\.119\.98\.4\/30: give that/],
+    },
+    {
+        name: "link subnet in public address space",
+        options: existingStandbyOptions({ link: { subnet: "100.64.0.0/30" } }),
+        expect: [/wirebot:link\.subnet: bad value "100\.64\.0\.0\/30": must lie inside a private range \(10\.0\.0\.0\/8, 172\.16\.0\.0\/12 or 192\.168\.0\.0\/16\)/],
+    },
+    {
+        name: "link subnet overlapping an existing standby's public address",
+        options: existingStandbyOptions({ link: { subnet: "10.77.0.0/24" } }),
+        expect: [
+            /wirebot:link\.subnet: bad value "10\.77\.0\.0\/24": it overlaps the standby's address 10\.77\.0\.11; the link needs a private subnet no host uses/,
+            /Fix with: pulumi config set --path wirebot:link\.subnet 10\.119\.98\.0\/30$/m,
+        ],
+    },
+    {
+        name: "link subnet overlapping the primary's address, read from the primary stack",
+        options: (() => {
+            const options = existingStandbyOptions();
+            const primary = options.stackOutputs!["organization/wirebot-failover/primary"] as Record<string, Record<string, unknown>>;
+            options.stackOutputs!["organization/wirebot-failover/primary"] = { ...primary, primaryHost: { ...primary.primaryHost, host: "10.119.98.1" } };
+            return options;
+        })(),
+        expect: [/wirebot:link\.subnet: bad value "10\.119\.98\.0\/30": it overlaps the primary's address 10\.119\.98\.1; .*Fix with: pulumi config set --path wirebot:link\.subnet 10\.223\.41\.0\/30/],
+    },
+    {
+        name: "link subnet overlapping the admins' addresses on Hetzner",
+        options: standbyOptions({ standby: hetzner({ adminCidrs: ["192.168.0.0/16"] }), link: { subnet: "192.168.219.0/30" } }),
+        expect: [/wirebot:link\.subnet: bad value "192\.168\.219\.0\/30": it overlaps standby\.hetzner\.adminCidrs 192\.168\.0\.0\/16;/],
+    },
+    {
+        name: "existing standby known by name only, without the link's source addresses",
+        options: existingStandbyOptions({ standby: { provider: "existing", existing: { host: "standby.example.org", hostKey: PRIMARY_HOST_KEY } } }),
+        expect: [/wirebot:link\.standbyCidrs: missing; the standby is reached as "standby\.example\.org", a name the primary's firewall rule for the link cannot use\. Set the public addresses the standby's WireGuard packets come from: pulumi config set --path 'wirebot:link\.standbyCidrs\[0\]' /],
+    },
+    {
+        name: "primary known by name only, with an existing standby, without the link's source addresses",
+        options: (() => {
+            const options = existingStandbyOptions();
+            const primary = options.stackOutputs!["organization/wirebot-failover/primary"] as Record<string, Record<string, unknown>>;
+            options.stackOutputs!["organization/wirebot-failover/primary"] = { ...primary, primaryHost: { ...primary.primaryHost, host: "hub.example.org" } };
+            return options;
+        })(),
+        expect: [/wirebot:link\.primaryCidrs: missing; the primary is reached as "hub\.example\.org", a name the standby's firewall rule for the link cannot use\. Set the public addresses the primary's WireGuard packets come from: pulumi config set --path 'wirebot:link\.primaryCidrs\[0\]' /],
+    },
+    {
+        name: "unknown link key",
+        options: existingStandbyOptions({ link: { listenPort: 51820 } }),
+        expect: [/wirebot:link: unknown key\(s\) listenPort; remove them or check the spelling/],
+    },
+    {
         name: "bad tenant id in the stack name",
         options: tenantOptions(),
         expect: [/wirebot:tenantId: bad value "Bad_Tenant": must be 2-32 lower-case letters, digits or dashes/],
