@@ -18,20 +18,22 @@ export interface HetznerStandbyArgs {
     sshPublicKey: string;
     /** Where SSH may come from: the primary and the operator's admin addresses. */
     sshSourceCidrs: pulumi.Input<string[]>;
-    /** Where heartbeats may come from: the primary only. */
-    heartbeatSourceCidrs: pulumi.Input<string[]>;
-    heartbeatPort: number;
+    /** Where the WireGuard link's packets may come from: the primary only. */
+    linkSourceCidrs: pulumi.Input<string[]>;
+    /** The link's UDP port; the agents' own port is open to nobody (they talk inside the link). */
+    linkPort: number;
 }
 
 /**
  * The standby server: a small Hetzner box whose firewall admits SSH from the
- * primary and the admins and heartbeats from the primary only; everything else
- * reaches it through the tunnel. Its SSH host key is made here and pinned, so
+ * primary and the admins, and the WireGuard link the agents talk over from the
+ * primary only; everything else reaches it through the tunnel. Its SSH host key is made here and pinned, so
  * the first connection is already verified; the metadata service that keeps
  * it in the user data is closed to every process but root's (see cloudInit).
  */
 export class HetznerStandby extends pulumi.ComponentResource {
     readonly address: pulumi.Output<string>;
+    readonly ipv6Network: pulumi.Output<string>;
     readonly hostKey: pulumi.Output<string>;
     readonly serverId: pulumi.Output<string>;
 
@@ -47,7 +49,7 @@ export class HetznerStandby extends pulumi.ComponentResource {
                 name: `${args.name}-firewall`,
                 rules: [
                     { direction: "in", protocol: "tcp", port: "22", sourceIps: args.sshSourceCidrs, description: "SSH from the primary and admins" },
-                    { direction: "in", protocol: "tcp", port: String(args.heartbeatPort), sourceIps: args.heartbeatSourceCidrs, description: "heartbeats from the primary" },
+                    { direction: "in", protocol: "udp", port: String(args.linkPort), sourceIps: args.linkSourceCidrs, description: "the agents' WireGuard link from the primary" },
                 ],
             },
             child,
@@ -68,6 +70,7 @@ export class HetznerStandby extends pulumi.ComponentResource {
             { ...child, ignoreChanges: ["userData"] },
         );
         this.address = server.ipv4Address;
+        this.ipv6Network = server.ipv6Network;
         this.hostKey = pulumi.unsecret(hostKeys.apply((k) => k.publicKeyOpenSsh.split(" ").slice(0, 2).join(" ")));
         this.serverId = server.id;
         this.registerOutputs({ address: this.address, hostKey: this.hostKey, serverId: this.serverId });
@@ -117,7 +120,8 @@ export function cloudInit(hostPrivateKey: string, hostPublicKey: string): string
     const base = JSON.parse(readAsset("cloud-init/standby.json")) as { packages: string[]; write_files: unknown[]; runcmd: unknown[] } & Record<string, unknown>;
     const config = {
         ...base,
-        packages: [...base.packages, "nftables"],
+        // nftables for the guard (and the link's firewall); wireguard-tools for the agents' link (a Hetzner kernel has WireGuard itself).
+        packages: [...base.packages, "nftables", "wireguard-tools"],
         write_files: [...base.write_files, ...metadataGuardFiles().map((f) => ({ path: f.path, permissions: f.mode, owner: "root:root", content: f.content }))],
         runcmd: [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", METADATA_GUARD_UNIT], ...base.runcmd],
         ssh_keys: { ed25519_private: hostPrivateKey, ed25519_public: hostPublicKey },

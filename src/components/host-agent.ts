@@ -16,6 +16,8 @@ export interface HostAgentArgs {
     host: SshHost;
     /** The agent's config file, in the agent's own type, so the two cannot drift apart. */
     settings: pulumi.Input<AgentConfig>;
+    /** The WireGuard link's unit, which the agent's unit pulls in. */
+    linkUnit: string;
     heartbeatToken: pulumi.Input<string>;
     alertWebhookUrl?: pulumi.Input<string>;
     nodePath: string;
@@ -39,7 +41,7 @@ export class HostAgent extends pulumi.ComponentResource {
         const role = pulumi.output(args.settings).apply((s) => s.role);
         const unitName = args.host.name === "primary" ? "wirebot-replicator.service" : "wirebot-watchdog.service";
         this.unit = unitName;
-        this.unitContent = renderTemplate(`systemd/${unitName}`, { nodePath: args.nodePath });
+        this.unitContent = renderTemplate(`systemd/${unitName}`, { nodePath: args.nodePath, linkUnit: args.linkUnit });
         const bundle = buildAgentBundle();
         const configJson = pulumi.output(args.settings).apply((s) => JSON.stringify(s, null, 2) + "\n");
         this.restartContent = configJson.apply((c) => agentRestartContent(this.unitContent, bundle, c));

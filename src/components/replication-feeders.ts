@@ -31,6 +31,8 @@ export interface ReplicationFeedersArgs {
     litestream: BinarySource;
     syncInterval: string;
     agent: pulumi.Input<AgentConfig>;
+    /** The unit of the WireGuard link the agent talks over (wg-quick@<interface>.service). */
+    linkUnit: string;
     heartbeatToken: pulumi.Input<string>;
     alertWebhookUrl?: pulumi.Input<string>;
     nodePath: string;
@@ -63,7 +65,7 @@ export class ReplicationFeeders extends pulumi.ComponentResource {
         ];
         const agent = new HostAgent(
             `${name}-agent`,
-            { host: primary, settings: args.agent, heartbeatToken: args.heartbeatToken, alertWebhookUrl: args.alertWebhookUrl, nodePath: args.nodePath, timeoutSeconds },
+            { host: primary, settings: args.agent, linkUnit: args.linkUnit, heartbeatToken: args.heartbeatToken, alertWebhookUrl: args.alertWebhookUrl, nodePath: args.nodePath, timeoutSeconds },
             { parent: this },
         );
         const drillUnits = [

@@ -7,6 +7,8 @@ import { fileSyncPaths, SYNC_OUTBOX_DIR, SYNC_STAGING_DIR, TAKEOVER_COMMANDS } f
 import { fileSyncKey } from "../host/file-sync-steps";
 import { drillProbes } from "../render/fire-drill";
 import { guardMetadata, HetznerStandby } from "../components/hetzner-standby";
+import { AgentLink } from "../components/agent-link";
+import { addressBlock } from "../config/link-addresses";
 import { AGENT_STATE_DIR, type AgentConfig, ALERT_WEBHOOK_PATH, HEARTBEAT_TOKEN_PATH } from "../../agent/contract";
 import { HostAgent } from "../components/host-agent";
 import type { HostKeyCheck } from "../host/host-key-check";
@@ -45,7 +47,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         privateKey: primaryRef.requireOutput("primarySshKey") as pulumi.Output<string>,
     };
     await checkHostKey(primary, { key: `${NAMESPACE}:primary.hostKey`, stack: primaryStackName, readFromOutputs: true });
-    const { host: standby, server } = await standbyHost(settings, primaryOut.primaryHost.host, checkHostKey);
+    const { host: standby, server, primaryCidrs, standbyCidrs } = await standbyHost(settings, primaryOut.primaryHost.host, checkHostKey);
     const { paths, services } = primaryOut;
     const heartbeatToken =
         settings.heartbeatToken ?? new random.RandomPassword("heartbeat-token", { length: 48, special: false }).result;
@@ -63,6 +65,16 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
     });
     // A Hetzner server's user data (the host key with it) stays out of reach of every process but root's.
     const metadataGuard = server ? guardMetadata(standby, timeout, { dependsOn: [standbySetup.prepared] }) : [];
+    const port = config.agent.port;
+    // The agents talk over WireGuard between the hosts; their port answers nowhere else but loopback.
+    const link = new AgentLink("link", {
+        link: config.link,
+        agentPort: port,
+        primary: { host: primary, sources: primaryCidrs, after: [], packages: "require" },
+        // A server the program made gets the link's packages itself; an operator's host is told what to install.
+        standby: { host: standby, sources: standbyCidrs, after: [standbySetup.prepared], packages: server ? "install" : "require" },
+        timeoutSeconds: timeout,
+    });
 
     const agentBase = {
         heartbeatIntervalSeconds: config.agent.heartbeatIntervalSeconds,
@@ -81,7 +93,6 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         fileSync: { paths: syncedPaths, debounceSeconds: config.agent.fileSyncDebounceSeconds, stagingDir: SYNC_STAGING_DIR, outboxDir: SYNC_OUTBOX_DIR },
         probes: drillProbes(services, config.agent.drill),
     };
-    const port = config.agent.port;
     const feeders = new ReplicationFeeders("feeders", {
         primary,
         standby: pulumi.all([standby.address, standby.hostKey]).apply(([host, hostKey]) => ({ host, port: standby.port, hostKey })),
@@ -89,14 +100,14 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         fileSyncPaths: syncedPaths,
         litestream: config.binaries.litestream[primary.arch]!,
         syncInterval: config.litestream.syncInterval,
-        agent: pulumi.output(standby.address).apply(
-            (address): AgentConfig => ({ ...agentBase, role: "primary", listen: { addresses: ["127.0.0.1"], port }, peer: { address, port } }),
-        ),
+        // Loopback only; the standby's watchdog is called at its address on the link.
+        agent: { ...agentBase, role: "primary", listen: { addresses: ["127.0.0.1"], port }, peer: { address: link.addresses.standby, port } },
+        linkUnit: link.unit,
         heartbeatToken,
         alertWebhookUrl: settings.alertWebhookUrl,
         nodePath: config.agent.nodePath,
         drillSchedule: config.agent.drill.schedule,
-        standbyReady: standbySetup.ready,
+        standbyReady: [...standbySetup.ready, ...link.ready],
         timeoutSeconds: timeout,
     });
 
@@ -104,16 +115,16 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         "watchdog",
         {
             host: standby,
-            settings: pulumi.output(standby.address).apply(
-                (address): AgentConfig => ({
-                    ...agentBase,
-                    role: "standby",
-                    listen: { addresses: ["0.0.0.0"], port },
-                    // The primary's requests name the address it calls; the watchdog takes no other.
-                    calledAt: { address, port },
-                    peer: { address: primaryOut.primaryHost.host, port },
-                }),
-            ),
+            settings: {
+                ...agentBase,
+                role: "standby",
+                // Loopback (this host's commands, the tunnel's connector) and the link, never a public address.
+                listen: { addresses: ["127.0.0.1", link.addresses.standby], port },
+                // The primary's requests name the address it calls; the watchdog takes no other.
+                calledAt: { address: link.addresses.standby, port },
+                peer: { address: link.addresses.primary, port },
+            } satisfies AgentConfig,
+            linkUnit: link.unit,
             heartbeatToken,
             alertWebhookUrl: settings.alertWebhookUrl,
             nodePath: config.agent.nodePath,
@@ -128,7 +139,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         [watchdog.unit],
         watchdog.restartContent.apply((content) => unitRevisions([{ unit: watchdog.unit, content }])),
         timeout,
-        { dependsOn: watchdog.installed },
+        { dependsOn: [...watchdog.installed, ...link.ready] },
     );
     // The serving step depends on everything else in the stack, so pulumi destroy deletes it first:
     // its delete refuses while the standby serves or holds unmerged writes, before anything else goes.
@@ -146,7 +157,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
             refuseDeleteWhileServing: true,
             timeoutSeconds: timeout,
         },
-        { dependsOn: [watchdogRunning, watchdog, feeders, standbySetup, ...metadataGuard, ...(server ? [server] : [])] },
+        { dependsOn: [watchdogRunning, watchdog, feeders, standbySetup, link, ...metadataGuard, ...(server ? [server] : [])] },
     );
 
     return {
@@ -160,6 +171,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         replicaLocations: replicatedDatabases(paths).map((db) => ({ live: db.live, replica: pulumi.interpolate`${standby.address}:${db.replica}` })),
         tenantReplicaDir: pulumi.interpolate`${standby.address}:${paths.replicaDir}`,
         servingUnits: serving.units,
+        link: { interface: config.link.interface, port: config.link.port, subnet: config.link.subnet, primaryAddress: link.addresses.primary, standbyAddress: link.addresses.standby },
         nextCommand: nextCommand(config.activeSide, primaryOut.activeSide),
     };
 }
@@ -175,17 +187,33 @@ export function nextCommand(activeSide: string, primaryRecorded: string | undefi
     return "the standby serves. To fail back: pulumi config set wirebot:activeSide primary on both stacks, then pulumi up -s primary && pulumi up -s standby";
 }
 
-async function standbyHost(settings: StandbySettings, primaryAddress: string, checkHostKey: HostKeyCheck): Promise<{ host: SshHost; server?: HetznerStandby }> {
+interface StandbyEnd {
+    host: SshHost;
+    server?: HetznerStandby;
+    /** Where the primary's WireGuard packets come from: the standby's firewall takes the link's port from these only. */
+    primaryCidrs: pulumi.Input<string[]>;
+    /** Where the standby's come from, for the primary's firewall. */
+    standbyCidrs: pulumi.Input<string[]>;
+}
+
+async function standbyHost(settings: StandbySettings, primaryAddress: string, checkHostKey: HostKeyCheck): Promise<StandbyEnd> {
     const { config } = settings;
+    const { link } = config;
     if (config.standby.provider === "existing") {
         const existing = config.standby.existing;
         const host = { name: "standby", ...existing, address: existing.host, privateKey: settings.standbySshKey };
         await checkHostKey(host, { key: `${NAMESPACE}:standby.existing.hostKey`, stack: pulumi.getStack() });
-        return { host };
+        // A name is refused earlier, when neither has a CIDR block (config/checks.ts).
+        return {
+            host,
+            primaryCidrs: link.primaryCidrs ?? [addressBlock(primaryAddress)!],
+            standbyCidrs: link.standbyCidrs ?? [addressBlock(existing.host)!],
+        };
     }
     const hetzner = config.standby.hetzner;
     await checkServerTypeOffered(hetzner.serverType, hetzner.location);
     const primaryCidrs = hetzner.primaryCidrs ?? addressCidr(primaryAddress);
+    const linkSources = link.primaryCidrs ?? primaryCidrs;
     const server = new HetznerStandby("standby-server", {
         name: hetzner.name,
         serverType: hetzner.serverType,
@@ -193,8 +221,8 @@ async function standbyHost(settings: StandbySettings, primaryAddress: string, ch
         image: hetzner.image,
         sshPublicKey: hetzner.sshPublicKey,
         sshSourceCidrs: [...primaryCidrs, ...hetzner.adminCidrs],
-        heartbeatSourceCidrs: primaryCidrs,
-        heartbeatPort: config.agent.port,
+        linkSourceCidrs: linkSources,
+        linkPort: link.port,
     });
     const host: SshHost = {
         name: "standby",
@@ -205,7 +233,9 @@ async function standbyHost(settings: StandbySettings, primaryAddress: string, ch
         privateKey: settings.standbySshKey,
         arch: settings.standbyArch,
     };
-    return { host, server };
+    // Its WireGuard packets come from its IPv4 address, or from its IPv6 network when the primary is reached over IPv6.
+    const standbyCidrs = link.standbyCidrs ?? pulumi.all([server.address, server.ipv6Network]).apply(([v4, v6]) => [`${v4}/32`, ...(v6 ? [v6] : [])]);
+    return { host, server, primaryCidrs: linkSources, standbyCidrs };
 }
 
 function addressCidr(address: string): string[] {

@@ -65,6 +65,11 @@ function wrapSecret(value: unknown): unknown {
 
 export const REPLICATION_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeReplicationKeyForUnitTestsOnly000000";
 export const FILE_SYNC_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFileSyncKeyForUnitTestsOnly00000000";
+/** The WireGuard public keys each host's link key step prints (made on the host; the private halves never leave it). */
+export const LINK_PUBLIC_KEYS = {
+    primary: "cHJpbWFyeS1saW5rLWtleS1mb3ItdW5pdC10ZXN0czA=",
+    standby: "c3RhbmRieS1saW5rLWtleS1mb3ItdW5pdC10ZXN0czA=",
+};
 
 // The mocks hand a resource's inputs to newResource, not its parent and
 // dependencies; the monitor's request has them, and they order a destroy.
@@ -100,10 +105,19 @@ export async function runProgram(options: RunOptions, resources: RecordedResourc
                 }
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === "command:remote:Command") {
-                    state.stdout = args.name.endsWith("replication-key") ? REPLICATION_PUBLIC_KEY + "\n" : args.name.endsWith("file-sync-key") ? FILE_SYNC_PUBLIC_KEY + "\n" : "";
+                    state.stdout = args.name.endsWith("replication-key")
+                        ? REPLICATION_PUBLIC_KEY + "\n"
+                        : args.name.endsWith("file-sync-key")
+                          ? FILE_SYNC_PUBLIC_KEY + "\n"
+                          : args.name.endsWith("-link-key")
+                            ? `made this host's WireGuard key\n${LINK_PUBLIC_KEYS[args.name.split("-")[0] as "primary" | "standby"]}\n`
+                            : "";
                     state.stderr = "";
                 }
-                if (args.type === "hcloud:index/server:Server") state.ipv4Address = "198.51.100.20";
+                if (args.type === "hcloud:index/server:Server") {
+                    state.ipv4Address = "198.51.100.20";
+                    state.ipv6Network = "2001:db8:20::/64";
+                }
                 if (args.type === "random:index/randomBytes:RandomBytes") state.base64 = wrapSecret(Buffer.alloc(32, 7).toString("base64"));
                 if (args.type === "random:index/randomPassword:RandomPassword") state.result = wrapSecret("p".repeat(48));
                 return { id: `${args.name}-id`, state };

@@ -37,13 +37,24 @@ describe("standby stack on Hetzner", () => {
         assert.ok(cloudInit.users.some((u: { name?: string }) => u.name === "wirebot"));
     });
 
-    it("admits only SSH from the primary and admins, and heartbeats from the primary", async () => {
+    it("admits only SSH from the primary and admins, and the agents' WireGuard link from the primary: the agents' port from nobody", async () => {
         const run = await runProgram(standbyOptions());
         const [firewall] = run.ofType("hcloud:index/firewall:Firewall");
         assert.deepEqual(firewall.inputs.rules, [
             { direction: "in", protocol: "tcp", port: "22", sourceIps: ["203.0.113.10/32", "192.0.2.44/32"], description: "SSH from the primary and admins" },
-            { direction: "in", protocol: "tcp", port: "8300", sourceIps: ["203.0.113.10/32"], description: "heartbeats from the primary" },
+            { direction: "in", protocol: "udp", port: "51830", sourceIps: ["203.0.113.10/32"], description: "the agents' WireGuard link from the primary" },
         ]);
+        const tcpPorts = (firewall.inputs.rules as { protocol: string; port: string }[]).filter((r) => r.protocol === "tcp").map((r) => r.port);
+        assert.deepEqual(tcpPorts, ["22"], "no TCP rule for the agents' port");
+        // The link's own port and sources, when configured.
+        const moved = await runProgram(standbyOptions({ link: { port: 51999, primaryCidrs: ["203.0.113.0/28"] } }));
+        assert.deepEqual(moved.ofType("hcloud:index/firewall:Firewall")[0].inputs.rules[1], {
+            direction: "in",
+            protocol: "udp",
+            port: "51999",
+            sourceIps: ["203.0.113.0/28"],
+            description: "the agents' WireGuard link from the primary",
+        });
     });
 
     it("pins the standby's host key from the key it generated for cloud-init", async () => {
@@ -203,9 +214,9 @@ describe("standby stack on an existing host", () => {
         const agent = JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json"));
         assert.deepEqual(agent.fileSync, { paths: list, debounceSeconds: 5, stagingDir: "/var/lib/wirebot/sync/files", outboxDir: "/var/lib/wirebot/sync/outbox" });
         assert.equal(agent.tenantsReplicaDir, "/var/lib/wirebot/replica/scoreboard/tenants");
-        // The watchdog takes only requests signed for the address the primary calls it at.
+        // The watchdog takes only requests signed for the address the primary calls it at: its own on the link.
         assert.deepEqual(agent.calledAt, JSON.parse(fileContent(run, "primary-file-etc-wirebot-agent.json")).peer);
-        assert.deepEqual(agent.calledAt, { address: "10.77.0.11", port: 8300 });
+        assert.deepEqual(agent.calledAt, { address: "10.119.98.2", port: 8300 });
         const serving = run.byName("standby-serving");
         assert.match(serving.inputs.stdin, /^BEFORE_SERVING='\/usr\/local\/sbin\/wirebot-place-files \/usr\/local\/sbin\/wirebot-restore'$/m);
     });
@@ -261,7 +272,7 @@ describe("standby stack on an existing host", () => {
         const options = existingStandbyOptions({ agent: { port: 8411 } });
         options.stackOutputs!["organization/wirebot-failover/primary"] = { ...PRIMARY_OUTPUTS, witness: { ...PRIMARY_OUTPUTS.witness, agentPort: 8411 } };
         const run = await runProgram(options);
-        assert.deepEqual(JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json")).listen, { addresses: ["0.0.0.0"], port: 8411 });
+        assert.deepEqual(JSON.parse(fileContent(run, "standby-file-etc-wirebot-agent.json")).listen, { addresses: ["127.0.0.1", "10.119.98.2"], port: 8411 });
         assert.deepEqual(JSON.parse(fileContent(run, "primary-file-etc-wirebot-agent.json")).listen, { addresses: ["127.0.0.1"], port: 8411 });
     });
 

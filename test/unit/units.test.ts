@@ -14,8 +14,8 @@ function allUnits(): UnitFile[] {
         ...resolveServices(everyService).map(renderServiceUnit),
         connectorUnit(),
         { unit: "wirebot-litestream.service", content: readAsset("systemd/wirebot-litestream.service") },
-        { unit: "wirebot-replicator.service", content: renderTemplate("systemd/wirebot-replicator.service", { nodePath: "/usr/bin/node" }) },
-        { unit: "wirebot-watchdog.service", content: renderTemplate("systemd/wirebot-watchdog.service", { nodePath: "/usr/bin/node" }) },
+        { unit: "wirebot-replicator.service", content: renderTemplate("systemd/wirebot-replicator.service", { nodePath: "/usr/bin/node", linkUnit: "wg-quick@wirebot.service" }) },
+        { unit: "wirebot-watchdog.service", content: renderTemplate("systemd/wirebot-watchdog.service", { nodePath: "/usr/bin/node", linkUnit: "wg-quick@wirebot.service" }) },
         { unit: "wirebot-file-sync.service", content: readAsset("systemd/wirebot-file-sync.service") },
         { unit: "wirebot-file-sync.timer", content: readAsset("systemd/wirebot-file-sync.timer") },
         { unit: "wirebot-letta-dump.service", content: readAsset("systemd/wirebot-letta-dump.service") },
@@ -23,6 +23,7 @@ function allUnits(): UnitFile[] {
         { unit: "wirebot-fire-drill.service", content: renderTemplate("systemd/wirebot-fire-drill.service", { nodePath: "/usr/bin/node" }) },
         { unit: "wirebot-fire-drill.timer", content: renderTemplate("systemd/wirebot-fire-drill.timer", { schedule: DEFAULT_DRILL_SCHEDULE }) },
         { unit: "wirebot-metadata-guard.service", content: readAsset("systemd/wirebot-metadata-guard.service") },
+        { unit: "wirebot-link-firewall.service", content: readAsset("systemd/wirebot-link-firewall.service") },
     ];
 }
 
