@@ -2,7 +2,8 @@ import { execFileSync, spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { primarySchema } from "../src/config/schema";
+import { DEFAULT_LINK, primarySchema } from "../src/config/schema";
+import { linkAddresses } from "../src/config/link-addresses";
 import { CONNECTOR_UNIT, resolveServices } from "../src/render/service-units";
 import type { LabEnv, LabHost, Result } from "./lab";
 
@@ -105,6 +106,13 @@ export const BRIDGE = "10.77.0.1";
 export const WITNESS_PORT = 8399;
 /** Where the hosts find the tunnel's public hostnames (hosts.sh maps them to the bridge), over TLS from the lab's CA. */
 export const EDGE_TLS_PORT = 443;
+
+/**
+ * The WireGuard link the agents talk over, at its defaults (the lab's stacks
+ * set none of its keys): the interface, its UDP port and each host's address
+ * in it. The standby's agent answers there and on loopback only.
+ */
+export const LINK = { interface: DEFAULT_LINK.interface, port: DEFAULT_LINK.port, ...linkAddresses(DEFAULT_LINK.subnet) };
 
 /** What the lab's stacks are set to beyond their fixed lab values. */
 export interface LabSettings {

@@ -17,7 +17,11 @@ STATE=${WIREBOT_LAB_STATE:-$LAB_DIR/.state}
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wirebot-failover/rootfs"
 SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
-PACKAGES=systemd,systemd-sysv,dbus,openssh-server,openssh-client,openssh-sftp-server,sqlite3,rsync,python3,curl,ca-certificates,iproute2,iputils-ping,procps,nodejs,less
+# wireguard-tools, nftables and wireguard-go: the agents' WireGuard link between
+# the hosts and its firewall (the lab's kernel has no WireGuard module, so
+# wg-quick runs the userspace wireguard-go on /dev/net/tun, which nspawn gives
+# the hosts).
+PACKAGES=systemd,systemd-sysv,dbus,openssh-server,openssh-client,openssh-sftp-server,sqlite3,rsync,python3,curl,ca-certificates,iproute2,iputils-ping,procps,nodejs,less,wireguard-tools,wireguard-go,nftables
 BRIDGE=wblab0
 BRIDGE_ADDR=10.77.0.1
 HOSTS=(primary standby)
@@ -292,7 +296,8 @@ print_env() {
 }
 
 # A blackhole route to the peer in each namespace: the two hosts lose each other
-# while both still reach this machine (and the witness on it).
+# while both still reach this machine (and the witness on it). The agents'
+# WireGuard link runs between the same two addresses, so it is cut too.
 link_rule() {
     local action=$1 name peer
     for name in primary standby; do

@@ -7,8 +7,9 @@ import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "../../lab/l
 // The program itself, run by the Pulumi engine (CLI, nodejs language host,
 // command and random providers) against the two lab hosts: a cold converge of
 // the primary, standby and tenant stacks from the stack config alone, no
-// changes on a second run, no secret in plain text, and a destroy that leaves
-// the hosts as they were.
+// changes on a second run, no secret in plain text (the WireGuard keys made on
+// the hosts included), and a destroy that leaves the hosts as they were (the
+// agents' link, its keys and its firewall gone).
 
 /** What the program may touch on a host, recorded so a destroy can be compared with the host before the first up. */
 const MANIFEST = [
@@ -19,6 +20,11 @@ const MANIFEST = [
     "ls -1 /etc/ssh/sshd_config.d | sort",
     "sha256sum /root/.ssh/authorized_keys",
     "systemctl list-timers --all --no-legend --plain | awk '{print $(NF-1)}' | sort",
+    // The agents' WireGuard link: its config and key, its interface, its nftables table, its unit.
+    "find /etc/wireguard -xdev 2>/dev/null | sort",
+    "ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort",
+    "nft list tables 2>/dev/null | sort",
+    "systemctl is-enabled wg-quick@wirebot.service wirebot-link-firewall.service 2>&1 | sort",
 ].join("; echo --; ");
 
 function manifest(env: LabEnv, host: LabHost): string {
@@ -34,6 +40,9 @@ function plainSecrets(env: LabEnv, config: string): string[] {
         read("primary", "/etc/wirebot/replication_ed25519").split("\n").slice(1, -1).join(""),
         read("primary", "/etc/wirebot/filesync_ed25519").split("\n").slice(1, -1).join(""),
         fs.readFileSync(env.sshKey, "utf8").trim().split("\n").slice(1, -1).join(""),
+        // Each host's WireGuard private key, made on the host.
+        read("primary", "/etc/wireguard/wirebot.key"),
+        read("standby", "/etc/wireguard/wirebot.key"),
     ];
 }
 
@@ -73,6 +82,11 @@ describe("the Pulumi engine converges the lab hosts", { timeout: 20 * 60_000 }, 
         }
         assert.equal(sshOk(env, "primary", "cat /etc/wirebot/heartbeat.token"), sshOk(env, "standby", "cat /etc/wirebot/heartbeat.token"), "one generated token on both hosts");
         assert.match(sshOk(env, "standby", "ls /etc/wirebot/tenants"), /lab\.env/);
+        // The agents' link: up on both hosts, the watchdog on loopback and its link address only.
+        for (const host of ["primary", "standby"] as const) {
+            assert.equal(ssh(env, host, "systemctl is-active wg-quick@wirebot.service wirebot-link-firewall.service").stdout.trim(), "active\nactive", host);
+        }
+        assert.match(sshOk(env, "standby", "cat /etc/wirebot/agent.json"), /"addresses": \[\n\s+"127\.0\.0\.1",\n\s+"10\.119\.98\.2"\n\s+\]/);
     });
 
     it("changes nothing on a second run: preview --expect-no-changes for every stack, also after a refresh", async () => {

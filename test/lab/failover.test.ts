@@ -1,13 +1,15 @@
 import { strict as assert } from "node:assert";
+import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR } from "../../lab/engine";
+import { BRIDGE, CONNECTOR, LINK } from "../../lab/engine";
 import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "../../lab/lab";
 import { Load, LOAD_PER_SECOND, powerOffUnderLoad, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
 import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
 import { WITNESS_PATH } from "../../agent/contract";
 
-// The host runtime on real hosts: file sync, the agents' API and its
-// authentication, a fire drill under load, a cut link, and automatic failover
+// The host runtime on real hosts: file sync, the agents' WireGuard link and
+// their API's authentication over it, a fire drill under load, a cut link
+// between the hosts, and automatic failover
 // when the primary is powered off under a steady write load. A sampler watches
 // the connectors on both hosts throughout; an edge double answers the public
 // hostnames the way Cloudflare would (the witness route from the agent of the
@@ -20,6 +22,22 @@ const alerts: string[] = [];
 function journal(env: LabEnv, host: LabHost, unit: string): string {
     return ssh(env, host, `journalctl -u ${unit} --no-pager -o cat`).stdout;
 }
+
+/** A TCP connection from this machine: whether it was taken, refused, or left unanswered within the bound. */
+function tcpProbe(host: string, port: number, timeoutMs: number): Promise<"connected" | "refused" | "no answer"> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host, port });
+        const done = (outcome: "connected" | "refused" | "no answer") => {
+            socket.destroy();
+            resolve(outcome);
+        };
+        socket.setTimeout(timeoutMs, () => done("no answer"));
+        socket.once("connect", () => done("connected"));
+        socket.once("error", () => done("refused"));
+    });
+}
+
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
     let env: LabEnv;
@@ -74,32 +92,95 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         assert.equal(state.ok, true);
     });
 
-    it("rejects forged heartbeats and unauthenticated or replayed calls, on both agents", async () => {
-        const standbyUrl = `http://${env.address.standby}:8300`;
+    it("keeps the standby's agent off every public address: its port closed to this machine and to the primary's public address, open over the link", async () => {
+        // From this machine (the lab's bridge), at the standby's public address: no connection, within a bound.
+        const started = Date.now();
+        const outcome = await tcpProbe(env.address.standby, 8300, 3000);
+        assert.notEqual(outcome, "connected", `the standby's agent port took a connection from ${BRIDGE}`);
+        assert.ok(Date.now() - started < 5000);
+        // From the primary, at the standby's public address: none either (curl: 7 refused, 28 no answer).
+        const direct = ssh(env, "primary", `curl -s -o /dev/null -m 3 http://${env.address.standby}:8300/health`);
+        assert.ok([7, 28].includes(direct.status), `curl to the public address ended with ${direct.status}`);
+        // Over the link, the same agent answers.
+        assert.equal(sshOk(env, "primary", `curl -s -o /dev/null -m 3 -w '%{http_code}' http://${LINK.standby}:8300/health`).trim(), "200");
+        // What this machine sent was dropped by the standby's own rules, which admit WireGuard from the primary alone.
+        const chain = sshOk(env, "standby", "nft list table inet wirebot_link");
+        assert.match(chain, /tcp dport 8300 counter packets [1-9]\d* bytes \d+ drop/);
+        assert.match(chain, new RegExp(`udp dport ${LINK.port} ip saddr ${escaped(env.address.primary)} accept`));
+        assert.match(sshOk(env, "primary", "nft list table inet wirebot_link"), new RegExp(`udp dport ${LINK.port} ip saddr ${escaped(env.address.standby)} accept`));
+        // The watchdog listens on loopback and its link address, nowhere else.
+        const listening = sshOk(env, "standby", "ss -Htln 'sport = :8300'").trim().split("\n").map((l) => l.trim().split(/\s+/)[3]).sort();
+        assert.deepEqual(listening, [`${LINK.standby}:8300`, "127.0.0.1:8300"]);
+    });
+
+    it("runs the agents' traffic over WireGuard: each host pins the other's key, a recent handshake, the heartbeats from the primary's link address", async () => {
+        const publicKey: Record<LabHost, string> = {
+            primary: sshOk(env, "primary", `wg show ${LINK.interface} public-key`).trim(),
+            standby: sshOk(env, "standby", `wg show ${LINK.interface} public-key`).trim(),
+        };
+        for (const host of ["primary", "standby"] as const) {
+            const other: LabHost = host === "primary" ? "standby" : "primary";
+            assert.equal(sshOk(env, host, `systemctl is-active wg-quick@${LINK.interface}.service; systemctl is-enabled wg-quick@${LINK.interface}.service`).trim(), "active\nenabled", host);
+            assert.equal(sshOk(env, host, `wg show ${LINK.interface} peers`).trim(), publicKey[other], `${host} pins the ${other}'s key as its only peer`);
+            assert.equal(sshOk(env, host, `wg show ${LINK.interface} endpoints`).trim(), `${publicKey[other]}\t${env.address[other]}:${LINK.port}`);
+            const [handshake, now] = sshOk(env, host, `wg show ${LINK.interface} latest-handshakes | cut -f2; date +%s`).trim().split("\n").map(Number);
+            assert.ok(handshake > 0 && now - handshake < 180, `${host}: last handshake ${now - handshake} s ago`);
+            // The private key was made on the host and stays root's; the program only ever saw the public half.
+            assert.equal(sshOk(env, host, `stat -c '%a %U' /etc/wireguard/${LINK.interface}.key /etc/wireguard/${LINK.interface}.conf`).trim(), "600 root\n600 root");
+            console.log(`${host}: wg show ${LINK.interface}\n${sshOk(env, host, `wg show ${LINK.interface}`)}`);
+        }
+        // The heartbeats the watchdog takes come from the primary's address on the link.
+        await waitFor(
+            "a heartbeat from the primary's link address",
+            () => ((JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/last-heartbeat.json")) as { from?: string }).from === LINK.primary ? true : undefined),
+            25_000,
+            1000,
+        );
+        const status = JSON.parse(sshOk(env, "primary", "curl -sf http://127.0.0.1:8300/status")) as { standby_reachable: boolean };
+        assert.equal(status.standby_reachable, true);
+    });
+
+    it("rejects forged heartbeats and unauthenticated or replayed calls, on both agents, sent over the link", async () => {
         // The token the standby stack generated, as the hosts hold it.
-        const HEARTBEAT_TOKEN = sshOk(env, "primary", "cat /etc/wirebot/heartbeat.token");
+        const HEARTBEAT_TOKEN = sshOk(env, "primary", "cat /etc/wirebot/heartbeat.token").trim();
         const at = new Date().toISOString();
         const body = JSON.stringify({ host: "primary", role: "primary", sentAt: at, seq: 1, services: {} });
-        const post = (url: string, headers: Record<string, string>, data = "{}") => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: data }).then((r) => r.status);
-        const standbyTarget = `${env.address.standby}:8300`;
+        const standbyTarget = `${LINK.standby}:8300`;
+        // From the primary, over the link, as the primary's agent calls: the headers as given, the body on stdin.
+        const post = (path: string, headers: Record<string, string>, data = "{}") => {
+            const flags = Object.entries({ "content-type": "application/json", ...headers })
+                .map(([k, v]) => `-H '${k}: ${v}'`)
+                .join(" ");
+            return sshOk(env, "primary", `curl -s -o /dev/null -m 10 -w '%{http_code}' -X POST ${flags} --data-binary @- http://${standbyTarget}${path}`, data).trim();
+        };
         const zeroed = { "x-wirebot-signature": "v2=" + "0".repeat(64) };
-        assert.equal(await post(`${standbyUrl}/heartbeat`, signedHeaders("not-the-token", "POST", "/heartbeat", standbyTarget, body), body), 401);
-        assert.equal(await post(`${standbyUrl}/activate`, {}), 401);
-        assert.equal(await post(`${standbyUrl}/deactivate`, { ...signedHeaders(HEARTBEAT_TOKEN, "POST", "/deactivate", standbyTarget, "{}"), ...zeroed }), 401);
+        assert.equal(post("/heartbeat", signedHeaders("not-the-token", "POST", "/heartbeat", standbyTarget, body), body), "401");
+        assert.equal(post("/activate", {}), "401");
+        assert.equal(post("/deactivate", { ...signedHeaders(HEARTBEAT_TOKEN, "POST", "/deactivate", standbyTarget, "{}"), ...zeroed }), "401");
+        // A heartbeat signed with the real token, for POST /heartbeat, replayed to /activate: its signature binds the path.
+        const heartbeat = signedHeaders(HEARTBEAT_TOKEN, "POST", "/heartbeat", standbyTarget, body);
+        assert.equal(post("/activate", heartbeat, body), "401", "a heartbeat does not activate");
+        // Signed for the standby's public address, which it no longer answers at: refused as meant for another agent.
+        assert.equal(post("/probe", signedHeaders(HEARTBEAT_TOKEN, "POST", "/probe", `${env.address.standby}:8300`, "{}")), "401");
         // Signed just now: the replay must be refused as a replay, not as stale.
         const signed = signedHeaders(HEARTBEAT_TOKEN, "POST", "/probe", standbyTarget, "{}");
-        assert.equal(await post(`${standbyUrl}/probe`, signed), 200, "a signed call is taken");
-        assert.equal(await post(`${standbyUrl}/probe`, signed), 401, "the same signed call sent again is refused");
+        assert.equal(post("/probe", signed), "200", "a signed call is taken");
+        assert.equal(post("/probe", signed), "401", "the same signed call sent again is refused");
         const curl = (path: string, extra = "") => sshOk(env, "primary", `curl -s -o /dev/null -w '%{http_code}' -X POST ${extra} http://127.0.0.1:8300${path}`).trim();
         assert.equal(curl("/trigger-sync"), "401");
         const drill = { ...signedHeaders(HEARTBEAT_TOKEN, "POST", "/drill", "127.0.0.1:8300", "{}"), "x-wirebot-signature": "v2=" + "1".repeat(64) };
         assert.equal(curl("/drill", Object.entries(drill).map(([k, v]) => `-H '${k}: ${v}'`).join(" ")), "401");
         assert.equal(sampler.on.standby, false, "nothing was activated");
+        assert.equal(ssh(env, "standby", "test -e /var/lib/wirebot-failover/takeover.json").status, 1, "no takeover recorded");
         const watchdog = journal(env, "standby", "wirebot-watchdog.service");
-        assert.match(watchdog, /rejected heartbeat from 10\.77\.0\.1: bad signature/);
-        assert.match(watchdog, /rejected POST \/activate from 10\.77\.0\.1: unsigned/);
-        assert.match(watchdog, /rejected POST \/deactivate from 10\.77\.0\.1: bad signature/);
-        assert.match(watchdog, /rejected POST \/probe from 10\.77\.0\.1: replayed/);
+        const from = escaped(LINK.primary);
+        assert.match(watchdog, new RegExp(`rejected heartbeat from ${from}: bad signature`));
+        assert.match(watchdog, new RegExp(`rejected POST /activate from ${from}: unsigned`));
+        assert.match(watchdog, new RegExp(`rejected POST /deactivate from ${from}: bad signature`));
+        assert.match(watchdog, new RegExp(`rejected POST /activate from ${from}: bad signature`));
+        assert.match(watchdog, new RegExp(`rejected POST /probe from ${from}: signed for another agent \\(${escaped(env.address.standby)}:8300\\)`));
+        assert.match(watchdog, new RegExp(`rejected POST /probe from ${from}: replayed`));
+        assert.doesNotMatch(watchdog, /took over/, "nothing activated");
         const replicator = journal(env, "primary", "wirebot-replicator.service");
         assert.match(replicator, /rejected POST \/trigger-sync from 127\.0\.0\.1: unsigned/);
         assert.match(replicator, /rejected POST \/drill from 127\.0\.0\.1: bad signature/);
@@ -180,6 +261,8 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
     it("does not activate the standby when only the link between the hosts is cut", async () => {
         hosts("partition");
         try {
+            // The cut takes the WireGuard link with it: it runs between the same two public addresses.
+            assert.notEqual(ssh(env, "primary", `curl -s -o /dev/null -m 3 http://${LINK.standby}:8300/health`).status, 0, "the link is cut too");
             await waitFor("the watchdog to trip and consult the witness", () => (/not activating/.test(journal(env, "standby", "wirebot-watchdog.service")) ? true : undefined), 60_000, 1000);
         } finally {
             hosts("heal");
@@ -222,6 +305,9 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         assert.equal(sampler.on.primary, false, "the returning primary did not reconnect");
         assert.equal(sampler.on.standby, true);
         assert.match(journal(env, "primary", CONNECTOR), /the standby serves since .*; this host stays off until the config makes the primary active again/);
+        // The link came back up with the primary, and its claim went over it.
+        assert.equal(sshOk(env, "primary", `systemctl is-active wg-quick@${LINK.interface}.service`).trim(), "active");
+        assert.equal((JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/last-claim.json")) as { from?: string }).from, LINK.primary);
     });
 
     it("never had two connectors on at once", () => {

@@ -113,5 +113,9 @@ describe("host steps on real systemd hosts", { timeout: 20 * 60_000 }, () => {
     it("leave no secret readable by others", () => {
         const modes = sshOk(env, "primary", `stat -c '%a %U' ${REPLICATION_KEY_PATH}`).trim();
         assert.equal(modes, "600 root");
+        // Each host's WireGuard key, made on it, and the config it is written into.
+        for (const host of ["primary", "standby"] as const) {
+            assert.equal(sshOk(env, host, "stat -c '%a %U' /etc/wireguard /etc/wireguard/wirebot.key /etc/wireguard/wirebot.conf").trim(), "700 root\n600 root\n600 root", host);
+        }
     });
 });
