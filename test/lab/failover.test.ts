@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR } from "../../lab/engine";
+import { CONNECTOR, SERVICE_UNITS } from "../../lab/engine";
 import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "../../lab/lab";
 import { Load, LOAD_PER_SECOND, powerOffUnderLoad, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
 import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
@@ -9,7 +9,9 @@ import { WITNESS_PATH } from "../../agent/contract";
 // The host runtime on real hosts: file sync, the agents' API and its
 // authentication, a fire drill under load, a cut link, and automatic failover
 // when the primary is powered off under a steady write load. A sampler watches
-// the connectors on both hosts throughout; an edge double answers the public
+// the connectors on both hosts throughout (a rebooted primary cut off from the
+// standby stays off on the witness's word; a claim signed with a wrong token is
+// refused); an edge double answers the public
 // hostnames the way Cloudflare would (the witness route from the agent of the
 // host whose connector is on, 530 when none is) and takes the alert webhook's
 // posts. The agents ask the product's default witness: nothing configures one.
@@ -190,6 +192,29 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         await waitFor("heartbeats to come back", () => (/heartbeats are back/.test(journal(env, "standby", "wirebot-watchdog.service")) ? true : undefined), 30_000, 1000);
     });
 
+    it("refuses to start the primary when its claim is signed with a wrong token, though the standby would grant it", () => {
+        // The real may-serve against the real standby, with a copy of the agent's config naming another token file: the heartbeats keep the right one.
+        const wrongConfig = "/run/wirebot-wrong-token/agent.json";
+        sshOk(
+            env,
+            "primary",
+            `set -e; umask 077; mkdir -p /run/wirebot-wrong-token; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' >/run/wirebot-wrong-token/token; ` +
+                `sed 's#"/etc/wirebot/heartbeat.token"#"/run/wirebot-wrong-token/token"#' /etc/wirebot/agent.json >${wrongConfig}; grep -q wirebot-wrong-token ${wrongConfig}`,
+        );
+        try {
+            const refused = ssh(env, "primary", `WIREBOT_AGENT_CONFIG=${wrongConfig} wirebot-failover may-serve lab-check.service`);
+            assert.equal(refused.status, 1, `may-serve with a wrong token: ${refused.stdout}${refused.stderr}`);
+            assert.match(refused.stderr, /the standby did not take the claim \(HTTP 401[^)]*\); not starting/);
+            const granted = ssh(env, "primary", "wirebot-failover may-serve lab-check.service");
+            assert.equal(granted.status, 0, `may-serve with the right token: ${granted.stdout}${granted.stderr}`);
+            assert.match(granted.stdout, /the standby does not serve/);
+        } finally {
+            ssh(env, "primary", "rm -rf /run/wirebot-wrong-token");
+        }
+        assert.match(journal(env, "standby", "wirebot-watchdog.service"), /rejected POST \/claim from \S+: bad signature/);
+        assert.equal(sampler.on.standby, false, "nothing was activated");
+    });
+
     it("takes over within 45 s when the primary loses power, losing at most one sync interval of writes", async () => {
         const { load, poweredOff, serving } = await powerOffUnderLoad(env, sampler, 5000, 3000, 90_000);
 
@@ -222,6 +247,22 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         assert.equal(sampler.on.primary, false, "the returning primary did not reconnect");
         assert.equal(sampler.on.standby, true);
         assert.match(journal(env, "primary", CONNECTOR), /the standby serves since .*; this host stays off until the config makes the primary active again/);
+    });
+
+    it("keeps a rebooted primary off while the standby serves and the link between the hosts is cut: the witness shows the standby serving", async () => {
+        hosts("partition");
+        try {
+            hosts("poweroff", "primary");
+            hosts("poweron", "primary");
+            const refusal = /the standby cannot be asked \(.*\), and the witness shows standby serving; this host stays off/;
+            await waitFor("the rebooted primary's connector to be refused on the witness's word", () => (refusal.test(ssh(env, "primary", `journalctl -b -u ${CONNECTOR} --no-pager -o cat`).stdout) ? true : undefined), 120_000, 1000);
+            await new Promise((r) => setTimeout(r, 5000));
+            assert.equal(sampler.on.primary, false, "the rebooted primary did not reconnect");
+            assert.equal(sampler.on.standby, true);
+            for (const unit of SERVICE_UNITS) assert.notEqual(ssh(env, "primary", `systemctl is-active ${unit}`).stdout.trim(), "active", `${unit} stayed off too`);
+        } finally {
+            hosts("heal");
+        }
     });
 
     it("never had two connectors on at once", () => {
