@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LabEnv, sshOk, waitFor } from "../lab/lab";
 import { flipServing, powerOffUnderLoad, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, upOk } from "../lab/runtime-harness";
-import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./flip-cycles";
+import { emergency, failback, failbackCommand, FlipMeasure, powerOnPrimary, switchover, switchoverCommand } from "./flip-cycles";
 
 // Unplanned failover on the lab, measured: the primary is powered off under the
 // 50 events/s load, KILLS times at the default 10 s heartbeat and KILLS times
@@ -15,11 +15,15 @@ import { emergency, failback, FlipMeasure, powerOnPrimary, switchover } from "./
 // planned switchovers and failbacks in a row, each of which must succeed. Before
 // the kills, CYCLES rounds of the config-flip paths (switchover, failback,
 // emergency failover by flip and the failback after it), with heartbeats at 2 s
-// and the watchdog in alert-only mode so that only the flips act.
+// and the watchdog in alert-only mode so that only the flips act, then
+// COMMAND_CYCLES switchovers and failbacks through the operator's CLI.
+// A section set to 0 is skipped; the figures of a run that skips some are
+// merged into the results file, each section stamped with when it ran.
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 20);
+const COMMAND_CYCLES = Number(process.env.BENCH_COMMAND_CYCLES ?? 5);
 const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const OUT = path.join(__dirname, "results", "latest.json");
 
@@ -145,6 +149,26 @@ async function flipCycles(env: LabEnv, sampler: Sampler): Promise<Record<string,
     return out;
 }
 
+/**
+ * COMMAND_CYCLES rounds of `wirebot-ops switchover` then `wirebot-ops failback`
+ * under the load: command start to the other side serving, the engine included.
+ */
+async function commandCycles(env: LabEnv, sampler: Sampler): Promise<Record<string, unknown>> {
+    await setAgents(env, 2, false);
+    await new Promise((r) => setTimeout(r, 6000));
+    const runs: Record<string, FlipMeasure[]> = { switchover_cmd: [], failback_cmd: [] };
+    for (let n = 1; n <= COMMAND_CYCLES; n++) {
+        for (const [path, flip] of [["switchover_cmd", switchoverCommand], ["failback_cmd", failbackCommand]] as const) {
+            const m = await flip(env, sampler);
+            runs[path].push(m);
+            progress(`wirebot-ops cycle ${n}/${COMMAND_CYCLES}: ${path.replace("_cmd", "")} ${m.seconds.toFixed(1)} s to serving (command ${m.stepsSeconds.toFixed(1)} s), lost ${m.lost}/${m.acked}`);
+        }
+    }
+    const out: Record<string, unknown> = {};
+    for (const [path, measures] of Object.entries(runs)) Object.assign(out, summariseFlips(path, measures), { [`${path}_runs`]: measures });
+    return out;
+}
+
 function summarise(prefix: string, kills: Kill[]): Record<string, number> {
     const out: Record<string, number> = {};
     for (const key of ["detection_s", "activation_s", "rto_s"] as const) {
@@ -177,7 +201,8 @@ async function main(): Promise<void> {
         Object.assign(results, await engineFigures(lab));
         if (PAIRS > 0) Object.assign(results, await plannedPairs(env, sampler));
         if (CYCLES > 0) Object.assign(results, await flipCycles(env, sampler));
-        for (const [label, prefix, heartbeat] of [["10 s heartbeat (default)", "", 10], ["2 s heartbeat", "hb2s_", 2]] as const) {
+        if (COMMAND_CYCLES > 0) Object.assign(results, await commandCycles(env, sampler));
+        for (const [label, prefix, heartbeat] of KILLS > 0 ? ([["10 s heartbeat (default)", "", 10], ["2 s heartbeat", "hb2s_", 2]] as const) : []) {
             await setAgents(env, heartbeat, true);
             await new Promise((r) => setTimeout(r, 3 * heartbeat * 1000));
             const kills: Kill[] = [];
@@ -198,16 +223,22 @@ async function main(): Promise<void> {
     } finally {
         await stopRuntimeLab(lab);
     }
+    const measuredAt = new Date().toISOString();
+    const sections = { engine: 1, planned_pairs: PAIRS, flip_cycles: CYCLES, command_cycles: COMMAND_CYCLES, kills_per_setting: KILLS };
+    const previous = fs.existsSync(OUT) ? (JSON.parse(fs.readFileSync(OUT, "utf8")) as Record<string, unknown>) : {};
+    const stamps = { ...((previous.sectionsMeasuredAt as Record<string, string>) ?? {}) };
+    for (const [section, count] of Object.entries(sections)) if (count > 0) stamps[section] = measuredAt;
     const summary = {
-        measuredAt: new Date().toISOString(),
+        ...previous,
+        measuredAt,
+        sectionsMeasuredAt: stamps,
         load_events_per_s: 50,
-        flip_cycles: CYCLES,
-        kills_per_setting: KILLS,
+        ...Object.fromEntries(Object.entries(sections).filter(([section, count]) => section !== "engine" && count > 0)),
         ...results,
     };
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, JSON.stringify(summary, null, 2) + "\n");
-    for (const [key, value] of Object.entries(summary)) if (typeof value === "number") console.log(`${key.padEnd(40)} ${value}`);
+    for (const [key, value] of Object.entries(results)) if (typeof value === "number") console.log(`${key.padEnd(40)} ${value}`);
     console.log(`written to ${path.relative(process.cwd(), OUT)}`);
 }
 

@@ -1,4 +1,5 @@
 import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../lab/lab";
+import { ops } from "../lab/ops";
 import { flipServing, Load, Sampler } from "../lab/runtime-harness";
 
 // The config-flip paths, measured on the lab: the active side set in each
@@ -64,6 +65,27 @@ function planned(env: LabEnv, sampler: Sampler, to: LabHost, what: string): Prom
         (load) => load.acked,
     );
 }
+
+/**
+ * A planned flip through the operator's CLI: `wirebot-ops switchover` or
+ * `failback`, from the command's start to the other side serving; the command's
+ * own run (both stacks through the engine) is `stepsSeconds`.
+ */
+function byCommand(env: LabEnv, sampler: Sampler, command: "switchover" | "failback", to: LabHost): Promise<FlipMeasure> {
+    return measured(
+        env,
+        sampler,
+        to,
+        async () => {
+            const run = await ops(env, command);
+            if (run.status !== 0) throw new Error(`wirebot-ops ${command} failed (exit ${run.status}): ${run.stderr}${run.stdout}`);
+        },
+        (load) => load.acked,
+    );
+}
+
+export const switchoverCommand = (env: LabEnv, sampler: Sampler) => byCommand(env, sampler, "switchover", "standby");
+export const failbackCommand = (env: LabEnv, sampler: Sampler) => byCommand(env, sampler, "failback", "primary");
 
 /** Planned switchover: activeSide standby. */
 export const switchover = (env: LabEnv, sampler: Sampler) => planned(env, sampler, "standby", "switchover");

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { BRIDGE, CONNECTOR, LINK } from "../../lab/engine";
+import { BRIDGE, CONNECTOR, LINK, SERVICE_UNITS } from "../../lab/engine";
 import { hosts, LabEnv, LabHost, ssh, sshAsync, sshOk, waitFor } from "../../lab/lab";
 import { Load, LOAD_PER_SECOND, powerOffUnderLoad, RuntimeLab, Sampler, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
 import { signedHeaders } from "../../agent/src/heartbeat/signed-call";
@@ -11,7 +11,9 @@ import { WITNESS_PATH } from "../../agent/contract";
 // their API's authentication over it, a fire drill under load, a cut link
 // between the hosts, and automatic failover
 // when the primary is powered off under a steady write load. A sampler watches
-// the connectors on both hosts throughout; an edge double answers the public
+// the connectors on both hosts throughout (a rebooted primary cut off from the
+// standby stays off on the witness's word; a claim signed with a wrong token is
+// refused); an edge double answers the public
 // hostnames the way Cloudflare would (the witness route from the agent of the
 // host whose connector is on, 530 when none is) and takes the alert webhook's
 // posts. The agents ask the product's default witness: nothing configures one.
@@ -273,6 +275,29 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         await waitFor("heartbeats to come back", () => (/heartbeats are back/.test(journal(env, "standby", "wirebot-watchdog.service")) ? true : undefined), 30_000, 1000);
     });
 
+    it("refuses to start the primary when its claim is signed with a wrong token, though the standby would grant it", () => {
+        // The real may-serve against the real standby, with a copy of the agent's config naming another token file: the heartbeats keep the right one.
+        const wrongConfig = "/run/wirebot-wrong-token/agent.json";
+        sshOk(
+            env,
+            "primary",
+            `set -e; umask 077; mkdir -p /run/wirebot-wrong-token; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' >/run/wirebot-wrong-token/token; ` +
+                `sed 's#"/etc/wirebot/heartbeat.token"#"/run/wirebot-wrong-token/token"#' /etc/wirebot/agent.json >${wrongConfig}; grep -q wirebot-wrong-token ${wrongConfig}`,
+        );
+        try {
+            const refused = ssh(env, "primary", `WIREBOT_AGENT_CONFIG=${wrongConfig} wirebot-failover may-serve lab-check.service`);
+            assert.equal(refused.status, 1, `may-serve with a wrong token: ${refused.stdout}${refused.stderr}`);
+            assert.match(refused.stderr, /the answer to POST \/claim \(HTTP 401\) is not signed .*the peer refused this request's signature.*not starting/);
+            const granted = ssh(env, "primary", "wirebot-failover may-serve lab-check.service");
+            assert.equal(granted.status, 0, `may-serve with the right token: ${granted.stdout}${granted.stderr}`);
+            assert.match(granted.stdout, /the standby does not serve/);
+        } finally {
+            ssh(env, "primary", "rm -rf /run/wirebot-wrong-token");
+        }
+        assert.match(journal(env, "standby", "wirebot-watchdog.service"), /rejected claim from \S+: bad signature/);
+        assert.equal(sampler.on.standby, false, "nothing was activated");
+    });
+
     it("takes over within 45 s when the primary loses power, losing at most one sync interval of writes", async () => {
         const { load, poweredOff, serving } = await powerOffUnderLoad(env, sampler, 5000, 3000, 90_000);
 
@@ -308,6 +333,23 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         // The link came back up with the primary, and its claim went over it.
         assert.equal(sshOk(env, "primary", `systemctl is-active wg-quick@${LINK.interface}.service`).trim(), "active");
         assert.equal((JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/last-claim.json")) as { from?: string }).from, LINK.primary);
+    });
+
+    it("keeps a rebooted primary off while the standby serves and the link between the hosts is cut: the witness shows the standby serving", async () => {
+        hosts("partition");
+        try {
+            hosts("poweroff", "primary");
+            hosts("poweron", "primary");
+            const connectorJournal = () => ssh(env, "primary", `journalctl -b -u ${CONNECTOR} --no-pager -o cat`).stdout;
+            await waitFor("the rebooted primary's connector to be refused", () => (/stays off|not starting/.test(connectorJournal()) ? true : undefined), 120_000, 1000);
+            assert.match(connectorJournal(), /the standby cannot be asked \(.*\), and the witness shows \S*standby serving; this host stays off/);
+            await new Promise((r) => setTimeout(r, 5000));
+            assert.equal(sampler.on.primary, false, "the rebooted primary did not reconnect");
+            assert.equal(sampler.on.standby, true);
+            for (const unit of SERVICE_UNITS) assert.notEqual(ssh(env, "primary", `systemctl is-active ${unit}`).stdout.trim(), "active", `${unit} stayed off too`);
+        } finally {
+            hosts("heal");
+        }
     });
 
     it("never had two connectors on at once", () => {

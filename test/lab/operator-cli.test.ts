@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { ChildProcess, spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { engineEnv, projectDir, pulumi, pulumiOk, setConfig } from "../../lab/engine";
+import { projectDir, pulumi, pulumiOk, setConfig } from "../../lab/engine";
+import { ops, OpsRun, opsStart } from "../../lab/ops";
 import { EVENTS_DB, eventIds as ids, replicationRuns, sleep } from "../../lab/flips";
 import { hosts, LabEnv, LabHost, ssh, waitFor } from "../../lab/lab";
 import { Load, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab } from "../../lab/runtime-harness";
@@ -21,33 +21,8 @@ import { Load, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab }
 // with the primary powered off, and an automatic failover acknowledged. Heartbeats
 // every 2 s; the watchdog acts on its own only in the automatic-failover test.
 
-const REPO = path.resolve(__dirname, "../..");
-const LAUNCHER = path.join(REPO, "src/cli/wirebot-ops");
 const HEARTBEAT_SECONDS = 2;
 const alerts: string[] = [];
-
-interface OpsRun {
-    status: number;
-    stdout: string;
-    stderr: string;
-    ms: number;
-}
-
-/** `wirebot-ops <args>` running, its output so far readable, without blocking the load and the sampler. */
-function opsStart(env: LabEnv, args: string[]): { child: ChildProcess; output: () => string; done: Promise<OpsRun> } {
-    const started = Date.now();
-    const child = spawn(LAUNCHER, args, { cwd: projectDir(env), env: { ...process.env, ...engineEnv(env) }, timeout: 15 * 60_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    const done = new Promise<OpsRun>((resolve) => child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr, ms: Date.now() - started })));
-    return { child, output: () => stdout + stderr, done };
-}
-
-function ops(env: LabEnv, ...args: string[]): Promise<OpsRun> {
-    return opsStart(env, args).done;
-}
 
 function ok(r: OpsRun, what: string): string {
     assert.equal(r.status, 0, `${what} failed (${r.status}):\n${r.stdout}${r.stderr}`);
