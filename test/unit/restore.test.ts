@@ -62,6 +62,12 @@ function restore(h: Host, mounts: Record<string, string> = {}) {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Every LTX file of a replica, by level. */
+function ltxFiles(replicaDir: string): string[] {
+    const ltx = path.join(replicaDir, "ltx");
+    return fs.readdirSync(ltx).flatMap((level) => fs.readdirSync(path.join(ltx, level)).map((file) => path.join(ltx, level, file)));
+}
+
 describe("wirebot-restore", () => {
     let replica = "";
     before(async () => {
@@ -117,5 +123,20 @@ describe("wirebot-restore", () => {
         assert.equal(r.status, 1, r.stdout);
         assert.match(r.stderr, new RegExp(`not enough space on ${data} for ${h.live}: need 65 MiB \\(the restored databases plus a 64 MiB margin\\), free 1[56] MiB; nothing was restored`));
         assert.doesNotMatch(r.stdout, /restored/);
+    });
+
+    it("refuses a replica whose header claims more than awk prints as an integer (2^31 KiB and up), rather than taking it for room", () => {
+        const h = host(replica);
+        fs.mkdirSync(path.dirname(h.live), { recursive: true });
+        for (const file of ltxFiles(path.join(h.root, "replica", "events.db"))) {
+            const bytes = fs.readFileSync(file);
+            bytes.writeUInt32BE(65536, 8); // page size
+            bytes.writeUInt32BE(0x40000000, 12); // page count: 64 TiB in all
+            fs.writeFileSync(file, bytes);
+        }
+        const r = restore(h);
+        assert.equal(r.status, 1, r.stdout);
+        assert.match(r.stderr, /not enough space on .* need 67108928 MiB .*nothing was restored/);
+        assert.equal(fs.existsSync(h.live), false);
     });
 });
