@@ -231,9 +231,10 @@ memory_limit() {
     if [ -n "$self" ] && [ -w "/sys/fs/cgroup/memory${self%/}" ]; then
         dir="/sys/fs/cgroup/memory${self%/}/wblab-$name"
         mkdir -p "$dir"
+        # memory+swap may never be below memory: lifted first, so a limit raised since the last boot can be set.
+        [ ! -f "$dir/memory.memsw.limit_in_bytes" ] || echo -1 >"$dir/memory.memsw.limit_in_bytes" 2>/dev/null || true
         echo "$bytes" >"$dir/memory.limit_in_bytes"
         if [ -f "$dir/memory.memsw.limit_in_bytes" ]; then
-            # The memory limit first: memory+swap may never be below it.
             echo "$bytes" >"$dir/memory.memsw.limit_in_bytes" 2>/dev/null || log "$name: could not bound swap as well (memory.memsw.limit_in_bytes)"
         fi
         MEMORY_WRAP=(sh -c "$CGROUP_ENTER" sh "$dir")
