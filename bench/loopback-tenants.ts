@@ -527,6 +527,35 @@ async function timeRestores(l: Layout, pool: number, expected: Map<string, numbe
     return { seconds: round(seconds), mismatched };
 }
 
+/**
+ * The product's wirebot-restore on the same replicas, into a fresh live tree:
+ * one database at a time (WIREBOT_RESTORE_JOBS=1) and with its default number
+ * of jobs, each with its checks (space, integrity_check, files moved aside).
+ */
+function scriptRestores(l: Layout, tenants: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const script = path.join(__dirname, "..", "host", "bin", "wirebot-restore");
+    for (const jobs of ["1", ""]) {
+        const live = path.join(l.dir, `live-${jobs || "default"}`);
+        const list = path.join(l.dir, `replicas-${jobs || "default"}.list`);
+        const lines = l.paths.databases.map((db) => `${path.join(live, path.relative(l.paths.dataRoot, db))} ${replicaOf(l, db)}`);
+        lines.push(`tenants ${path.join(live, path.relative(l.paths.dataRoot, l.paths.tenantsDir))}=${replicaOf(l, l.paths.tenantsDir)}`);
+        fs.writeFileSync(list, lines.join("\n") + "\n");
+        const env: NodeJS.ProcessEnv = { ...process.env, WIREBOT_DATA_OWNER: "root" };
+        if (jobs) env.WIREBOT_RESTORE_JOBS = jobs;
+        else delete env.WIREBOT_RESTORE_JOBS;
+        const t = Date.now();
+        const r = spawnSync("sh", [script, list], { encoding: "utf8", env });
+        const seconds = round((Date.now() - t) / 1000);
+        const key = `restore_script_${tenants}_jobs_${jobs || "default"}`;
+        out[`${key}_s`] = r.status === 0 ? seconds : null;
+        out[`${key}_last_line`] = (r.status === 0 ? r.stdout : r.stderr).trim().split("\n").pop();
+        log(`wirebot-restore of ${tenants} tenants and ${l.paths.databases.length} listed databases, jobs ${jobs || "default"}: ${seconds} s: ${out[`${key}_last_line`]}`);
+        fs.rmSync(live, { recursive: true, force: true });
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------- pre-auth cost
 
 /** Holds `count` TCP connections to sshd that never authenticate; what sshd's processes take then. */
@@ -694,6 +723,7 @@ async function main(o: Options): Promise<Record<string, unknown>> {
             log(`restore of ${o.tenants} tenant databases, ${pool} at a time: ${r.seconds} s, ${r.mismatched} not matching the live database`);
         }
         Object.assign(report, restores);
+        Object.assign(report, scriptRestores(l, o.tenants));
         return report;
     } finally {
         await stopAll();
