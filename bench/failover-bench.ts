@@ -1,8 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LabEnv, sshOk, waitFor } from "../lab/lab";
-import { flipServing, powerOffUnderLoad, RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, upOk } from "../lab/runtime-harness";
+import { LabEnv } from "../lab/lab";
+import { RuntimeLab, Sampler, setAgents, startRuntimeLab, stopRuntimeLab, upOk } from "../lab/runtime-harness";
 import { emergency, failback, failbackCommand, FlipMeasure, powerOnPrimary, switchover, switchoverCommand } from "./flip-cycles";
+import { backAfterAutomatic, Kill, kill, median, progress, round } from "./power-off";
+import { tenantCounts, tenantSection } from "./tenants";
 
 // Unplanned failover on the lab, measured: the primary is powered off under the
 // 50 events/s load, KILLS times at the default 10 s heartbeat and KILLS times
@@ -19,69 +21,15 @@ import { emergency, failback, failbackCommand, FlipMeasure, powerOnPrimary, swit
 // COMMAND_CYCLES switchovers and failbacks through the operator's CLI.
 // A section set to 0 is skipped; the figures of a run that skips some are
 // merged into the results file, each section stamped with when it ran.
+// With --tenants N (or a list, --tenants 0,50,200) only the tenant section runs,
+// once per count (bench/tenants.ts), and its figures go into latest.json under
+// "tenants", keyed by the count, next to what is there already.
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 20);
 const COMMAND_CYCLES = Number(process.env.BENCH_COMMAND_CYCLES ?? 5);
-const EVENTS_DB = "/data/wirebot/scoreboard/events.db";
 const OUT = path.join(__dirname, "results", "latest.json");
-
-interface Kill {
-    detection_s: number;
-    activation_s: number;
-    rto_s: number;
-    events_acked: number;
-    events_lost: number;
-}
-
-function progress(line: string): void {
-    process.stderr.write(`[bench] ${line}\n`);
-}
-
-async function kill(env: LabEnv, sampler: Sampler): Promise<Kill> {
-    const { load, poweredOff, serving } = await powerOffUnderLoad(env, sampler, 4000, 1500, 120_000);
-    const takeover = JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/takeover.json")) as { at: string; timeline: { ms: number }[] };
-    const activationMs = takeover.timeline.reduce((sum, t) => sum + t.ms, 0);
-    const actedAt = Date.parse(takeover.at) - activationMs;
-    const survived = new Set(sshOk(env, "standby", `sqlite3 ${EVENTS_DB} 'select id from events'`).trim().split("\n"));
-    const acked = load.acked.filter((a) => a.host === "primary" && a.at <= poweredOff);
-    return {
-        detection_s: (actedAt - poweredOff) / 1000,
-        activation_s: activationMs / 1000,
-        rto_s: (serving - poweredOff) / 1000,
-        events_acked: acked.length,
-        events_lost: acked.filter((a) => !survived.has(a.id)).length,
-    };
-}
-
-function heartbeatAgeSeconds(env: LabEnv): number {
-    const [received, now] = sshOk(env, "standby", "stat -c %Y /var/lib/wirebot-failover/last-heartbeat.json; date +%s").trim().split("\n").map(Number);
-    return now - received;
-}
-
-/**
- * Back to the primary the way an operator does it after an automatic failover:
- * the primary powered on (it stays off, the standby serves), the takeover
- * acknowledged with the standby stack, then the failback flip (primary stack,
- * then standby stack), measured like the other failbacks.
- */
-async function restore(env: LabEnv, sampler: Sampler, heartbeat: number): Promise<FlipMeasure> {
-    await powerOnPrimary(env);
-    // Acknowledged with the standby stack (the primary stack recorded the stand-down as it came back).
-    const acknowledged = await flipServing(env, "standby", true);
-    if (acknowledged.status !== 0) throw new Error(`acknowledging the automatic failover failed: ${acknowledged.stderr}${acknowledged.stdout}`);
-    const measure = await failback(env, sampler);
-    await waitFor("a fresh heartbeat on the standby", () => (heartbeatAgeSeconds(env) < 2 * heartbeat ? true : undefined), 60_000, 1000);
-    return measure;
-}
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const mid = Math.floor(s.length / 2);
-    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-const round = (x: number) => Math.round(x * 100) / 100;
 
 function summariseFlips(path: string, runs: FlipMeasure[]): Record<string, number> {
     return {
@@ -193,7 +141,40 @@ async function engineFigures(lab: RuntimeLab): Promise<Record<string, number>> {
     return out;
 }
 
+function previousResults(): Record<string, unknown> {
+    return fs.existsSync(OUT) ? (JSON.parse(fs.readFileSync(OUT, "utf8")) as Record<string, unknown>) : {};
+}
+
+function previousTenants(): { tenants?: unknown } {
+    const { tenants } = previousResults();
+    return tenants ? { tenants } : {};
+}
+
+async function tenantsMain(counts: number[]): Promise<void> {
+    const lab = await startRuntimeLab([], 10);
+    const sections: Record<string, Record<string, unknown>> = {};
+    try {
+        for (const n of counts) {
+            progress(`tenant section: ${n} tenant databases`);
+            sections[String(n)] = await tenantSection(lab.env, lab.sampler, n);
+        }
+    } finally {
+        await stopRuntimeLab(lab);
+    }
+    const results = previousResults();
+    results.tenants = { ...((results.tenants as Record<string, unknown>) ?? {}), ...sections };
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, JSON.stringify(results, null, 2) + "\n");
+    for (const [n, section] of Object.entries(sections)) {
+        for (const [key, value] of Object.entries(section)) if (typeof value === "number" || typeof value === "boolean") console.log(`tenants[${n}].${key.padEnd(40)} ${value}`);
+        if (section.error) console.log(`tenants[${n}].error ${section.error}`);
+    }
+    console.log(`written to ${path.relative(process.cwd(), OUT)} under "tenants"`);
+}
+
 async function main(): Promise<void> {
+    const counts = tenantCounts(process.argv.slice(2));
+    if (counts) return tenantsMain(counts);
     const lab = await startRuntimeLab([], 10);
     const { env, sampler } = lab;
     const results: Record<string, unknown> = {};
@@ -212,7 +193,7 @@ async function main(): Promise<void> {
                 const k = await kill(env, sampler);
                 progress(`  detection ${k.detection_s.toFixed(1)} s, activation ${k.activation_s.toFixed(2)} s, RTO ${k.rto_s.toFixed(1)} s, lost ${k.events_lost}/${k.events_acked}`);
                 kills.push(k);
-                const back = await restore(env, sampler, heartbeat);
+                const back = await backAfterAutomatic(env, sampler, heartbeat);
                 progress(`  failback after it: ${back.seconds.toFixed(1)} s to serving, lost ${back.lost}/${back.acked}`);
                 failbacks.push(back);
             }
@@ -235,6 +216,8 @@ async function main(): Promise<void> {
         load_events_per_s: 50,
         ...Object.fromEntries(Object.entries(sections).filter(([section, count]) => section !== "engine" && count > 0)),
         ...results,
+        // The tenant sections (--tenants) are kept from the runs that made them.
+        ...previousTenants(),
     };
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, JSON.stringify(summary, null, 2) + "\n");

@@ -10,6 +10,12 @@
 #   hosts.sh ssh <host> [command]    a shell or a command on a host
 #   hosts.sh poweroff|poweron <host> pull the plug / boot again with the same disk
 #   hosts.sh partition|heal          cut / restore the primary<->standby link only
+#   hosts.sh memory [host]           each host's memory limit, use, peak and OOM kills
+#
+# Each host gets a memory limit like the default standby's RAM (a CPX11 has
+# 2 GiB), so a memory blow-up shows as it would on the real server:
+# LAB_MEMORY_PRIMARY and LAB_MEMORY_STANDBY, in MiB or with an M or G suffix
+# (default 2G each), or "off".
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +32,8 @@ BRIDGE=wblab0
 BRIDGE_ADDR=10.77.0.1
 HOSTS=(primary standby)
 BOOT_TIMEOUT=90
+LAB_MEMORY_PRIMARY=${LAB_MEMORY_PRIMARY:-2G}
+LAB_MEMORY_STANDBY=${LAB_MEMORY_STANDBY:-2G}
 
 log() { printf '[lab %5ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -173,11 +181,111 @@ network_up() {
     done
 }
 
+# Bytes of a LAB_MEMORY_* value (0 for off).
+memory_bytes() {
+    local value=$1
+    [ "$value" = off ] && { echo 0; return; }
+    [[ $value =~ ^([1-9][0-9]*)([MmGg]?)$ ]] || die "a lab memory limit must be MiB, a size with an M or G suffix (2G, 2048M) or off, not '$value'"
+    case "${BASH_REMATCH[2]}" in
+    [Gg]) echo $((BASH_REMATCH[1] * 1024 * 1024 * 1024)) ;;
+    *) echo $((BASH_REMATCH[1] * 1024 * 1024)) ;;
+    esac
+}
+
+# The memory cgroup a host's processes run in, from its nspawn's pid: "v1 <dir>" or "v2 <dir>".
+memory_cgroup_of() {
+    local pid=$1 path
+    path=$(awk -F: '$2 == "memory" { print $3 }' "/proc/$pid/cgroup" 2>/dev/null)
+    if [ -n "$path" ] && [ -d "/sys/fs/cgroup/memory$path" ]; then echo "v1 /sys/fs/cgroup/memory${path%/}"; return; fi
+    path=$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup" 2>/dev/null)
+    if [ -n "$path" ] && [ -f "/sys/fs/cgroup${path%/}/memory.max" ]; then echo "v2 /sys/fs/cgroup${path%/}"; return; fi
+    return 1
+}
+
+# Sets MEMORY_WRAP, the command boot() runs nspawn under, for a host's memory
+# limit, and says what it applied. Whichever works here, in this order:
+#  - systemd as PID 1: a transient scope with MemoryMax (nspawn --keep-unit
+#    then runs the container in that scope);
+#  - cgroup v1's memory controller (no systemd as PID 1, e.g. a container
+#    runtime's init): a child group of this shell's own with
+#    memory.limit_in_bytes, which nspawn and the container inherit;
+#  - cgroup v2 with the memory controller and no systemd: a group at the root
+#    with memory.max.
+# Otherwise the host boots without a limit, and the log says why.
+MEMORY_WRAP=()
+# Runs "$@" in the cgroup directory $1 (its own pid moved in first, then exec).
+# shellcheck disable=SC2016
+CGROUP_ENTER='echo $$ >"$1/cgroup.procs" && shift && exec "$@"'
+memory_limit() {
+    local name=$1 setting bytes self dir
+    MEMORY_WRAP=()
+    case "$name" in primary) setting=$LAB_MEMORY_PRIMARY ;; *) setting=$LAB_MEMORY_STANDBY ;; esac
+    bytes=$(memory_bytes "$setting")
+    if [ "$bytes" = 0 ]; then
+        log "$name: no memory limit (LAB_MEMORY_${name^^}=off)"
+        return
+    fi
+    local mib=$((bytes / 1024 / 1024))
+    if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+        MEMORY_WRAP=(systemd-run --scope --quiet --collect -p "MemoryMax=$bytes" --)
+        log "$name: memory limit $mib MiB (a systemd scope with MemoryMax)"
+        return
+    fi
+    self=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+    if [ -n "$self" ] && [ -w "/sys/fs/cgroup/memory${self%/}" ]; then
+        dir="/sys/fs/cgroup/memory${self%/}/wblab-$name"
+        mkdir -p "$dir"
+        # memory+swap may never be below memory: lifted first, so a limit raised since the last boot can be set.
+        [ ! -f "$dir/memory.memsw.limit_in_bytes" ] || echo -1 >"$dir/memory.memsw.limit_in_bytes" 2>/dev/null || true
+        echo "$bytes" >"$dir/memory.limit_in_bytes"
+        if [ -f "$dir/memory.memsw.limit_in_bytes" ]; then
+            echo "$bytes" >"$dir/memory.memsw.limit_in_bytes" 2>/dev/null || log "$name: could not bound swap as well (memory.memsw.limit_in_bytes)"
+        fi
+        MEMORY_WRAP=(sh -c "$CGROUP_ENTER" sh "$dir")
+        log "$name: memory limit $mib MiB (cgroup v1 memory controller, $dir; no systemd as PID 1 here)"
+        return
+    fi
+    if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+        grep -qw memory /sys/fs/cgroup/cgroup.subtree_control || echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+        dir=/sys/fs/cgroup/wblab-$name
+        if mkdir -p "$dir" 2>/dev/null && [ -f "$dir/memory.max" ]; then
+            echo "$bytes" >"$dir/memory.max"
+            [ ! -f "$dir/memory.swap.max" ] || echo 0 >"$dir/memory.swap.max"
+            MEMORY_WRAP=(sh -c "$CGROUP_ENTER" sh "$dir")
+            log "$name: memory limit $mib MiB (cgroup v2, $dir; no systemd as PID 1 here)"
+            return
+        fi
+    fi
+    log "$name: WARNING: no memory limit applied: no systemd as PID 1, no writable cgroup v1 memory controller, no cgroup v2 memory controller; the host boots with this machine's memory"
+}
+
+# Limit, use, peak and OOM kills of a host's memory cgroup, one line.
+memory_report() {
+    local name=$1 pid cg kind dir
+    pid=$(cat "$STATE/$name.pid" 2>/dev/null || true)
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then echo "$name: off"; return; fi
+    if ! cg=$(memory_cgroup_of "$pid"); then echo "$name: no memory cgroup found"; return; fi
+    read -r kind dir <<<"$cg"
+    if [ "$kind" = v1 ]; then
+        printf '%s: limit_mib=%s usage_mib=%s peak_mib=%s oom_kills=%s cgroup=%s\n' "$name" \
+            "$(($(cat "$dir/memory.limit_in_bytes") / 1048576))" "$(($(cat "$dir/memory.usage_in_bytes") / 1048576))" \
+            "$(($(cat "$dir/memory.max_usage_in_bytes") / 1048576))" "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.oom_control")" "$dir"
+    else
+        local max peak
+        max=$(cat "$dir/memory.max")
+        [ "$max" = max ] || max=$((max / 1048576))
+        peak=$(cat "$dir/memory.peak" 2>/dev/null || echo 0)
+        printf '%s: limit_mib=%s usage_mib=%s peak_mib=%s oom_kills=%s cgroup=%s\n' "$name" "$max" \
+            "$(($(cat "$dir/memory.current") / 1048576))" "$((peak / 1048576))" "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.events")" "$dir"
+    fi
+}
+
 boot() {
     local name=$1 dir="$STATE/machines/$1" tree
     tree=$(openclaw_tree) || die "no OpenClaw tree for the hosts' gateway: run \`bash lab/tools.sh install openclaw\`"
+    memory_limit "$name"
     log "$name: booting"
-    setsid systemd-nspawn --boot --register=no --keep-unit --quiet \
+    setsid "${MEMORY_WRAP[@]}" systemd-nspawn --boot --register=no --keep-unit --quiet \
         --directory="$dir" --machine="wb-$name" --hostname="wb-$name" \
         --network-namespace-path="/run/netns/wblab-$name" \
         --bind-ro="$tree:/opt/openclaw" \
@@ -230,6 +338,20 @@ stop_host() {
     grep " $STATE/machines/$name" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
 
+# The memory group memory_limit made for a host (cgroupfs only; a systemd scope goes by itself).
+remove_memory_group() {
+    local name=$1 self dir
+    self=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+    for dir in "/sys/fs/cgroup/memory${self%/}/wblab-$name" "/sys/fs/cgroup/wblab-$name"; do
+        [ -d "$dir" ] || continue
+        for _ in 1 2 3 4 5; do
+            rmdir "$dir" 2>/dev/null && break
+            sleep 0.5
+        done
+        [ ! -d "$dir" ] || log "could not remove $dir (processes left in it?)"
+    done
+}
+
 # Container inits left by an earlier run that was killed hard: their root is one of
 # the lab's machine directories, or a deleted one.
 kill_stale_containers() {
@@ -249,6 +371,7 @@ down() {
     for name in "${HOSTS[@]}"; do
         ip netns del "wblab-$name" 2>/dev/null || true
         ip link del "wbl-$name" 2>/dev/null || true
+        remove_memory_group "$name"
     done
     ip link del "$BRIDGE" 2>/dev/null || true
     rm -rf "$STATE/machines"
@@ -326,6 +449,9 @@ ssh)
     shift 2
     # shellcheck disable=SC2046
     exec ssh $(ssh_opts) "root@$addr" "$@"
+    ;;
+memory)
+    if [ -n "${2:-}" ]; then address_of "$2" >/dev/null && memory_report "$2"; else for name in "${HOSTS[@]}"; do memory_report "$name"; done; fi
     ;;
 poweroff) address_of "${2:?host}" >/dev/null && stop_host "$2" && log "$2: powered off" ;;
 poweron) address_of "${2:?host}" >/dev/null && boot "$2" && wait_for_ssh "$2" ;;

@@ -10,7 +10,7 @@ import { converge, Sampler, witness } from "./runtime-harness";
 //   env                the environment those pulumi commands run in, as shell exports
 //   edge               run the edge double (the public hostnames' witness route, the alert
 //                      webhook) in the foreground, as the tests do, until Ctrl-C
-//   status | ssh <host> [cmd] | poweroff <host> | poweron <host> | partition | heal
+//   status | memory [host] | ssh <host> [cmd] | poweroff <host> | poweron <host> | partition | heal
 //                      the hosts themselves (lab/hosts.sh)
 
 const HEARTBEAT_SECONDS = 10;

@@ -8,6 +8,7 @@ import { standbyFileSync } from "../host/file-sync-steps";
 import { hostFile } from "../host/host-file";
 import { prepareHost } from "../host/prepare-host";
 import { REPLICA_USER, replicaPathOf, replicatedDatabases } from "../render/litestream-config";
+import { maxStartups } from "../render/sshd-limits";
 import { remoteStep } from "../host/remote-step";
 import { SshHost } from "../host/ssh-host";
 import { readAsset } from "../render/templates";
@@ -23,6 +24,8 @@ export interface StandbyHostArgs {
     /** The primary's file-sync key, admitted for rrsync into the sync directory only. */
     fileSyncPublicKey: pulumi.Input<string>;
     fileSyncPaths: string[];
+    /** Tenant databases whose replication connections sshd admits at once, besides the listed databases. */
+    maxTenants: number;
     timeoutSeconds: number;
 }
 
@@ -63,7 +66,12 @@ export class StandbyHost extends pulumi.ComponentResource {
         ];
         const access = remoteStep(
             "replica-access",
-            { host, script: "replica-access.sh", inputs: { REPLICA_USER, PUBLIC_KEY: args.replicationPublicKey }, timeoutSeconds },
+            {
+                host,
+                script: "replica-access.sh",
+                inputs: { REPLICA_USER, PUBLIC_KEY: args.replicationPublicKey, MAX_STARTUPS: maxStartups(paths.databases.length, args.maxTenants) },
+                timeoutSeconds,
+            },
             after,
         );
         const fileSync = standbyFileSync(host, args.fileSyncPaths, args.fileSyncPublicKey, timeoutSeconds, after);

@@ -335,7 +335,18 @@ export const standbySchema = z.strictObject({
     standby,
     agent,
     link,
-    litestream: z.strictObject({ syncInterval: duration.default("1s") }).prefault({}),
+    litestream: z
+        .strictObject({
+            syncInterval: duration.default("1s"),
+            /** Tenant databases the standby's sshd admits Litestream's connections for, all at once (one per database). */
+            maxTenants: z
+                .number()
+                .int("must be a whole number of tenant databases")
+                .min(0, "must be between 0 and 2000 tenant databases")
+                .max(2000, "must be between 0 and 2000 tenant databases")
+                .default(200),
+        })
+        .prefault({}),
 });
 
 export type PathsConfig = z.infer<typeof paths>;

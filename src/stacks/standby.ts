@@ -61,6 +61,7 @@ export async function standbyStack(settings: StandbySettings, checkHostKey: Host
         replicationPublicKey: publicKey,
         fileSyncPublicKey: fileSyncKey(primary, timeout, {}),
         fileSyncPaths: syncedPaths,
+        maxTenants: config.litestream.maxTenants,
         timeoutSeconds: timeout,
     });
     // A Hetzner server's user data (the host key with it) stays out of reach of every process but root's.

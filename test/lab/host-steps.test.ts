@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import { REPLICA_USER, REPLICATION_KEY_PATH } from "../../src/render/litestream-config";
 import { LITESTREAM_UNIT } from "../../src/components/replication-feeders";
+import { maxStartups } from "../../src/render/sshd-limits";
 import { CONNECTOR, PATHS, SERVICES } from "../../lab/engine";
 import { hosts, LabEnv, labEnv, LabHost, ssh, sshOk, waitFor } from "../../lab/lab";
 import { converge } from "../../lab/runtime-harness";
@@ -116,6 +117,29 @@ describe("host steps on real systemd hosts", { timeout: 20 * 60_000 }, () => {
         // Each host's WireGuard key, made on it, and the config it is written into.
         for (const host of ["primary", "standby"] as const) {
             assert.equal(sshOk(env, host, "stat -c '%a %U' /etc/wireguard /etc/wireguard/wirebot.key /etc/wireguard/wirebot.conf").trim(), "700 root\n600 root\n600 root", host);
+        }
+    });
+
+    // Past about ten databases, Debian's MaxStartups made Litestream exit at every start.
+    it("start Litestream with 30 tenant databases: the standby's sshd admits every connection at once", async () => {
+        assert.equal(sshOk(env, "standby", "sshd -T | awk '$1 == \"maxstartups\" { print $2 }'").trim(), maxStartups(PATHS.databases.length, 200));
+        const tenants = Array.from({ length: 30 }, (_, i) => `many-${String(i).padStart(2, "0")}`);
+        const replicas = `${PATHS.replicaDir}/scoreboard/tenants`;
+        try {
+            for (const tenant of tenants) assert.ok(await postEvent(env, "primary", `${tenant}-first`, tenant), tenant);
+            const restarts = () => Number(sshOk(env, "primary", `systemctl show -p NRestarts --value ${LITESTREAM_UNIT}`).trim());
+            const before = restarts();
+            const since = sshOk(env, "primary", "date '+%Y-%m-%d %H:%M:%S'").trim();
+            sshOk(env, "primary", `systemctl restart ${LITESTREAM_UNIT}`);
+            const count = `n=0; for d in ${replicas}/many-*/events.db; do for f in "$d"/ltx/*/*.ltx; do if [ -f "$f" ]; then n=$((n + 1)); break; fi; done; done; echo $n`;
+            await waitFor("every tenant database in the replica", () => (sshOk(env, "standby", count).trim() === "30" ? true : undefined), 60_000, 1000);
+            await new Promise((r) => setTimeout(r, 5000));
+            assert.equal(unitState(env, "primary", LITESTREAM_UNIT), "active/enabled");
+            assert.equal(restarts() - before, 0, "Litestream never exited");
+            assert.doesNotMatch(sshOk(env, "primary", `journalctl -u ${LITESTREAM_UNIT} --since '${since}' --no-pager -o cat`), /cannot open store/);
+        } finally {
+            sshOk(env, "primary", `rm -rf ${PATHS.tenantsDir}/many-* && systemctl restart ${LITESTREAM_UNIT}`);
+            sshOk(env, "standby", `rm -rf ${replicas}/many-*`);
         }
     });
 });

@@ -377,6 +377,11 @@ const cases: BadInput[] = [
         expect: [/wirebot:link: unknown key\(s\) listenPort; remove them or check the spelling/],
     },
     {
+        name: "more tenant databases than the standby's sshd is sized for",
+        options: existingStandbyOptions({ litestream: { maxTenants: 5000 } }),
+        expect: [/wirebot:litestream\.maxTenants: bad value 5000: must be between 0 and 2000 tenant databases/],
+    },
+    {
         name: "bad tenant id in the stack name",
         options: tenantOptions(),
         expect: [/wirebot:tenantId: bad value "Bad_Tenant": must be 2-32 lower-case letters, digits or dashes/],

@@ -308,6 +308,10 @@ describe("standby stack on an existing host", () => {
         const access = run.byName("standby-replica-access");
         assert.match(access.inputs.stdin, new RegExp(`^PUBLIC_KEY='${REPLICATION_PUBLIC_KEY}'$`, "m"));
         assert.match(access.inputs.stdin, /ForceCommand internal-sftp/);
+        // One connection per database at once: the three listed ones, 200 tenants, 16 spare.
+        assert.match(access.inputs.stdin, /^MAX_STARTUPS='219:30:438'$/m);
+        const fewer = await runProgram(existingStandbyOptions({ litestream: { maxTenants: 20 } }));
+        assert.match(fewer.byName("standby-replica-access").inputs.stdin, /^MAX_STARTUPS='39:30:100'$/m);
     });
 
     it("installs the agent on both hosts with the heartbeat token as a 0600 secret file", async () => {
