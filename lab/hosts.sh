@@ -379,8 +379,8 @@ down() {
 }
 
 up() {
-    if ! command -v debootstrap >/dev/null || ! command -v systemd-nspawn >/dev/null; then
-        die "install debootstrap and systemd-container (apt-get install -y debootstrap systemd-container)"
+    if ! command -v debootstrap >/dev/null || ! command -v systemd-nspawn >/dev/null || ! command -v nft >/dev/null; then
+        die "install debootstrap, systemd-container and nftables (apt-get install -y debootstrap systemd-container nftables)"
     fi
     trap 'log "interrupted: tearing down"; down; exit 130' INT TERM
     down >/dev/null 2>&1
@@ -418,17 +418,24 @@ print_env() {
     done
 }
 
-# A blackhole route to the peer in each namespace: the two hosts lose each other
-# while both still reach this machine (and the witness on it). The agents'
-# WireGuard link runs between the same two addresses, so it is cut too.
+# A table of the lab's own in each host's namespace that drops every packet to
+# and from the peer: the two hosts lose each other while both still reach this
+# machine (and the witness on it). The agents' WireGuard link runs between the
+# same two addresses, so it is cut too. A blackhole route would not cut it:
+# wireguard-go sends with the interface named (IP_PKTINFO), and the kernel then
+# sends on-link whatever the routing table says.
 link_rule() {
     local action=$1 name peer
     for name in primary standby; do
         if [ "$name" = primary ]; then peer=$(address_of standby); else peer=$(address_of primary); fi
+        ip netns exec "wblab-$name" nft delete table inet wblab_partition 2>/dev/null || true
         if [ "$action" = cut ]; then
-            ip -n "wblab-$name" route replace blackhole "$peer/32"
-        else
-            ip -n "wblab-$name" route del blackhole "$peer/32" 2>/dev/null || true
+            ip netns exec "wblab-$name" nft -f - <<RULES
+table inet wblab_partition {
+    chain output { type filter hook output priority -10; policy accept; ip daddr $peer drop; }
+    chain input { type filter hook input priority -10; policy accept; ip saddr $peer drop; }
+}
+RULES
         fi
     done
 }
