@@ -1,21 +1,16 @@
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
+import { replicateOnce, sql } from "./litestream-replica";
 import { HOST_DIR } from "../../src/render/templates";
 
 // wirebot-restore with the real Litestream and sqlite3: one replica is made by
 // litestream replicate, then copied wherever a test needs one.
 
 const RESTORE = path.join(HOST_DIR, "bin", "wirebot-restore");
-
-function sql(db: string, statement: string): string {
-    const r = spawnSync("sqlite3", ["-bail", db], { input: statement, encoding: "utf8" });
-    assert.equal(r.status, 0, `sqlite3 ${db}: ${r.stderr}`);
-    return r.stdout.trim();
-}
 
 /** A replica directory of a database with `rows` events, padded to about 1 MB. */
 async function makeReplica(dir: string, rows: number): Promise<string> {
@@ -24,15 +19,7 @@ async function makeReplica(dir: string, rows: number): Promise<string> {
     const replica = path.join(dir, "replica");
     const config = path.join(dir, "litestream.yml");
     fs.writeFileSync(config, `dbs:\n  - path: ${db}\n    replicas:\n      - url: file://${replica}\n        sync-interval: 100ms\n`);
-    const child = spawn("litestream", ["replicate", "-config", config], { stdio: "ignore" });
-    const deadline = Date.now() + 15_000;
-    while (!fs.existsSync(path.join(replica, "ltx", "0")) || fs.readdirSync(path.join(replica, "ltx", "0")).length === 0) {
-        if (Date.now() > deadline) throw new Error("litestream made no replica");
-        await new Promise((r) => setTimeout(r, 50));
-    }
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill();
-    await exited;
+    await replicateOnce(config, replica);
     return replica;
 }
 

@@ -1,20 +1,15 @@
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { replicateOnce, sql } from "./litestream-replica";
 import { countReplicatedCommand, LAG_PROBE, lags, TenantAck, tenantCounts, tenantEventIdsCommand, tenantIds } from "../../bench/tenants";
 
 // The tenant section of the benchmark runs on the lab only; what it runs on the
 // hosts (the lag probe, the shell lines) is run here against real Litestream
 // replicas and sqlite3, so the section's first run on the lab is not their first.
-
-function sql(db: string, statement: string): string {
-    const r = spawnSync("sqlite3", ["-bail", db], { input: statement, encoding: "utf8" });
-    assert.equal(r.status, 0, `sqlite3 ${db}: ${r.stderr}`);
-    return r.stdout.trim();
-}
 
 /** A tenant's live database under `live/<tenant>/events.db`, replicated by Litestream into `replica/<tenant>/events.db`; resolves once shipped. */
 async function replicate(root: string, tenant: string, ids: string[]): Promise<void> {
@@ -24,15 +19,7 @@ async function replicate(root: string, tenant: string, ids: string[]): Promise<v
     const replica = path.join(root, "replica", tenant, "events.db");
     const config = path.join(root, `${tenant}.yml`);
     fs.writeFileSync(config, `dbs:\n  - path: ${db}\n    replica:\n      url: file://${replica}\n      sync-interval: 100ms\n`);
-    const child = spawn("litestream", ["replicate", "-config", config], { stdio: "ignore" });
-    const deadline = Date.now() + 15_000;
-    while (!fs.existsSync(path.join(replica, "ltx", "0")) || fs.readdirSync(path.join(replica, "ltx", "0")).length === 0) {
-        if (Date.now() > deadline) throw new Error("litestream made no replica");
-        await new Promise((r) => setTimeout(r, 50));
-    }
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill();
-    await exited;
+    await replicateOnce(config, replica);
 }
 
 describe("the benchmark's tenant section", () => {
