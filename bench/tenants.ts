@@ -380,6 +380,22 @@ export async function removeTenants(env: LabEnv): Promise<void> {
     await run(env, "standby", `rm -rf ${dirs} ${TENANTS_REPLICA}/${PREFIX}*`);
 }
 
+const AGENT_UNITS = ["wirebot-watchdog", "wirebot-replicator", "wirebot-litestream", "wg-quick@wirebot"];
+
+/** Both hosts' agent journals since the section began, written beside the results when it fails; returns the file's path. */
+async function saveJournals(env: LabEnv, n: number, since: string): Promise<string> {
+    const file = path.join(__dirname, "results", `tenants-${n}-failure.log`);
+    const units = AGENT_UNITS.map((u) => `-u ${u}`).join(" ");
+    const parts: string[] = [];
+    for (const host of ["primary", "standby"] as const) {
+        const r = await sshAsync(env, host, `journalctl ${units} --since '@${Math.floor(Date.parse(since) / 1000)}' --no-pager -o short-precise`, undefined, 60_000);
+        parts.push(`==== ${host} (journalctl ${units}) ====\n${r.stdout}${r.stderr}`);
+    }
+    fs.writeFileSync(file, parts.join("\n"));
+    progress(`tenants ${n}: the hosts' agent journals are in ${path.relative(process.cwd(), file)}`);
+    return path.relative(process.cwd(), file);
+}
+
 /** The tenant section for N databases; what it measured, keyed as in bench/results/latest.json. */
 export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = { tenants: n, measuredAt: new Date().toISOString(), window_s: WINDOW_S };
@@ -477,6 +493,7 @@ export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): P
     } catch (err) {
         out.error = (err as Error).message.slice(0, 2000);
         progress(`tenants ${n}: FAILED: ${out.error}`);
+        out.journals = await saveJournals(env, n, out.measuredAt as string);
     } finally {
         const memory = memoryFigures();
         for (const host of ["primary", "standby"]) {

@@ -24,24 +24,49 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, tenant TEXT, kind TEXT,
     created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), payload TEXT)"""
 
-_local = threading.local()
+# Writes go through one connection per database, opened once and used only
+# under the write lock: a thread per request, each opening its database again,
+# could not keep up with hundreds of tenants writing every second.
+_writers = {}
 _write_lock = threading.Lock()
 _stopping = threading.Event()
 
 
-def connection(path):
-    cache = getattr(_local, "connections", None)
-    if cache is None:
-        cache = _local.connections = {}
-    if path not in cache:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        conn = sqlite3.connect(path, timeout=5, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute(SCHEMA)
-        cache[path] = conn
-    return cache[path]
+def open_database(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(SCHEMA)
+    return conn
+
+
+def inode(path):
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def writer(path):
+    """The database's write connection, opened again if its file was removed or
+    replaced (a restore, a tenant removed); the caller holds _write_lock."""
+    cached = _writers.get(path)
+    if cached is None or cached[1] != inode(path):
+        if cached is not None:
+            cached[0].close()
+        conn = open_database(path)
+        _writers[path] = (conn, inode(path))
+    return _writers[path][0]
+
+
+def read(path, query):
+    conn = open_database(path)
+    try:
+        return conn.execute(query).fetchall()
+    finally:
+        conn.close()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -71,7 +96,7 @@ class Handler(BaseHTTPRequestHandler):
             with _write_lock:
                 if _stopping.is_set():
                     return self.reply(503, {"error": "stopping"})
-                connection(path).execute(
+                writer(path).execute(
                     "INSERT OR IGNORE INTO events (id, tenant, kind, payload) VALUES (?, ?, ?, ?)",
                     (str(event["id"]), tenant, event.get("kind", "event"), json.dumps(event.get("payload"))),
                 )
@@ -82,10 +107,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path, _ = self.db_path()
         if self.path == "/health":
-            count = connection(path).execute("SELECT count(*) FROM events").fetchone()[0]
+            count = read(path, "SELECT count(*) FROM events")[0][0]
             return self.reply(200, {"ok": True, "host": socket.gethostname(), "db": path, "count": count})
         if self.path.startswith("/v1/events"):
-            ids = [row[0] for row in connection(path).execute("SELECT id FROM events ORDER BY rowid")]
+            ids = [row[0] for row in read(path, "SELECT id FROM events ORDER BY rowid")]
             return self.reply(200, {"ids": ids})
         self.reply(404, {"error": "not found"})
 
@@ -107,7 +132,13 @@ def stop_cleanly(server):
     signal.signal(signal.SIGTERM, handler)
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops connections under a few hundred requests a second.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    server = Server(("0.0.0.0", PORT), Handler)
     stop_cleanly(server)
     server.serve_forever()
