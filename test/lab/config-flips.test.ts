@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { CONNECTOR, SERVICE_UNITS } from "../../lab/engine";
+import { CONNECTOR, PATHS, SERVICE_UNITS } from "../../lab/engine";
+import { replicaPathOf } from "../../src/render/litestream-config";
 import { EVENTS_DB, eventIds as ids, plannedFlip as flipUnderLoad, replicationRuns, sleep, succeeded as ok, unitsActive } from "../../lab/flips";
 import { hosts, LabEnv, LabHost, Result, ssh, sshOk, waitFor } from "../../lab/lab";
 import { up } from "../../lab/engine";
@@ -116,6 +117,29 @@ describe("config flips converged on real hosts", { timeout: 20 * 60_000 }, () =>
         await replicationRuns(env);
         const handback = JSON.parse(sshOk(env, "standby", "cat /var/lib/wirebot-failover/handback.json")) as { merged: boolean };
         assert.equal(handback.merged, true);
+    });
+
+    it("replicates a tenant created on the primary after the failback, with no pulumi up", async () => {
+        const tenant = `after-failback-${Date.now()}`;
+        const response = await fetch(`http://${env.address.primary}:8100/v1/events`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-tenant": tenant },
+            body: JSON.stringify({ id: `${tenant}-1`, kind: "signup" }),
+            signal: AbortSignal.timeout(10_000),
+        });
+        assert.equal(response.status, 200, `the scoreboard took the new tenant's first event: ${await response.text()}`);
+        const replica = `${replicaPathOf(PATHS, PATHS.tenantsDir)}/${tenant}/events.db`;
+        const started = Date.now();
+        await waitFor(
+            "the new tenant's database to be restorable on the standby",
+            () => {
+                const r = ssh(env, "standby", `rm -f /tmp/tenant-check.db* && litestream restore -o /tmp/tenant-check.db file://${replica} >/dev/null 2>&1 && sqlite3 /tmp/tenant-check.db "select id from events"`);
+                return r.status === 0 && r.stdout.trim() === `${tenant}-1` ? true : undefined;
+            },
+            30_000,
+            500,
+        );
+        console.log(`tenant created on the primary after the failback: restorable on the standby after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
 
     it("fails over in an emergency with the standby stack alone, the primary powered off, losing at most one sync interval", async () => {

@@ -19,33 +19,33 @@ const EVENTS = "create table events (id text primary key, kind text); insert int
 const LITESTREAM = "create table _litestream_seq (id integer primary key, seq integer); create table _litestream_lock (id integer);";
 
 describe("a database's fingerprint", () => {
-    it("is equal for the same rows, whatever Litestream's own bookkeeping says", () => {
+    it("is equal for the same rows, whatever Litestream's own bookkeeping says", async () => {
         const live = db("live.db", `${EVENTS} ${LITESTREAM} insert into _litestream_seq values (1, 7);`);
         const restored = db("restored.db", `${EVENTS} ${LITESTREAM} insert into _litestream_seq values (1, 6);`);
-        assert.equal(fingerprint(live), fingerprint(restored));
-        assert.match(fingerprint(live)!, /^\{"events":"2:[0-9a-f]{64}"\}$/);
+        assert.equal(await fingerprint(live), await fingerprint(restored));
+        assert.match((await fingerprint(live))!, /^\{"events":"2:[0-9a-f]{64}"\}$/);
     });
 
-    it("differs when a row is missing or changed, and the difference names the table and its rows", () => {
+    it("differs when a row is missing or changed, and the difference names the table and its rows", async () => {
         const live = db("live2.db", EVENTS);
         const behind = db("behind.db", "create table events (id text primary key, kind text); insert into events values ('a', 'x');");
         const changed = db("changed.db", "create table events (id text primary key, kind text); insert into events values ('a', 'x'), ('b', 'z');");
-        assert.equal(fingerprintDifference(fingerprint(live), fingerprint(behind)), "events: primary 2 rows, replica 1 rows");
-        assert.equal(fingerprintDifference(fingerprint(live), fingerprint(changed)), "events: primary 2 rows, replica 2 rows (same count, other content)");
-        assert.equal(fingerprintDifference(fingerprint(live), fingerprint(live)), "");
+        assert.equal(fingerprintDifference(await fingerprint(live), await fingerprint(behind)), "events: primary 2 rows, replica 1 rows");
+        assert.equal(fingerprintDifference(await fingerprint(live), await fingerprint(changed)), "events: primary 2 rows, replica 2 rows (same count, other content)");
+        assert.equal(fingerprintDifference(await fingerprint(live), await fingerprint(live)), "");
     });
 
-    it("names a table the replica lacks, and a missing replica", () => {
+    it("names a table the replica lacks, and a missing replica", async () => {
         const live = db("live3.db", `${EVENTS} create table t (x); insert into t values (1);`);
         const older = db("older.db", EVENTS);
-        assert.equal(fingerprintDifference(fingerprint(live), fingerprint(older)), "t: primary 1 rows, replica absent");
-        assert.equal(fingerprintDifference(fingerprint(live), fingerprint(path.join(dir, "none.db"))), "no replica");
+        assert.equal(fingerprintDifference(await fingerprint(live), await fingerprint(older)), "t: primary 1 rows, replica absent");
+        assert.equal(fingerprintDifference(await fingerprint(live), await fingerprint(path.join(dir, "none.db"))), "no replica");
     });
 
-    it("handles table names that need quoting", () => {
+    it("handles table names that need quoting", async () => {
         const odd = db("odd.db", `create table "it's ""odd""" (x); insert into "it's ""odd""" values (1);`);
-        assert.equal(fingerprintDifference(fingerprint(odd), fingerprint(odd)), "");
-        assert.deepEqual(Object.keys(JSON.parse(fingerprint(odd)!)), [`it's "odd"`]);
+        assert.equal(fingerprintDifference(await fingerprint(odd), await fingerprint(odd)), "");
+        assert.deepEqual(Object.keys(JSON.parse((await fingerprint(odd))!)), [`it's "odd"`]);
     });
 });
 
@@ -68,17 +68,17 @@ describe("a database's durable fingerprint", () => {
             fs.writeSync(fd, published, 0, published.length, 0);
             fs.closeSync(fd);
 
-            assert.match(fingerprint(live)!, /"events":"2:/, "readers of the live file do not see the unpublished commit");
-            assert.match(durableFingerprint(live)!, /"events":"3:/, "the durable copy holds it");
-            assert.match(fingerprint(live)!, /"events":"2:/, "the live file is left as it was");
+            assert.match((await fingerprint(live))!, /"events":"2:/, "readers of the live file do not see the unpublished commit");
+            assert.match((await durableFingerprint(live))!, /"events":"3:/, "the durable copy holds it");
+            assert.match((await fingerprint(live))!, /"events":"2:/, "the live file is left as it was");
         } finally {
             holder.kill();
         }
     });
 
-    it("equals the plain fingerprint when every commit was published, and is null without a database", () => {
+    it("equals the plain fingerprint when every commit was published, and is null without a database", async () => {
         const live = db("published.db", `pragma journal_mode=wal; ${EVENTS}`);
-        assert.equal(durableFingerprint(live), fingerprint(live));
-        assert.equal(durableFingerprint(path.join(dir, "none.db")), null);
+        assert.equal(await durableFingerprint(live), await fingerprint(live));
+        assert.equal(await durableFingerprint(path.join(dir, "none.db")), null);
     });
 });

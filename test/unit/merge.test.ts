@@ -63,52 +63,52 @@ function merged(r: SpawnSyncReturns<string>, source: string, target: string, sum
 }
 
 /** A merge that refused: status 1, the report on stderr, TARGET unchanged to the byte and still sound. */
-function refused(r: SpawnSyncReturns<string>, target: string, before: ReturnType<typeof fingerprint>, report: RegExp) {
+async function refused(r: SpawnSyncReturns<string>, target: string, before: Awaited<ReturnType<typeof fingerprint>>, report: RegExp): Promise<void> {
     assert.equal(r.status, 1, `expected a refusal; stdout: ${r.stdout}`);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /refused to merge .* nothing changed/);
     assert.match(r.stderr, report);
-    assert.deepEqual(fingerprint(target), before, "TARGET is unchanged");
+    assert.deepEqual(await fingerprint(target), before, "TARGET is unchanged");
     assert.equal(integrity(target), "ok");
 }
 
 describe("wirebot-merge: event tables by UUID", () => {
     const SETUP = "CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT, payload TEXT); INSERT INTO events VALUES ('e1', 'signup', '{}');";
 
-    it("adds the events the primary lacks, keeps identical ones, and leaves Litestream's tables alone", (t) => {
+    it("adds the events the primary lacks, keeps identical ones, and leaves Litestream's tables alone", async (t) => {
         const { source, target } = sides(
             t,
             `${SETUP} CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER); INSERT INTO _litestream_seq VALUES (1, 10);`,
             "INSERT INTO events VALUES ('s1', 'chat', '{\"n\":1}'), ('both', 'chat', '{}'); UPDATE _litestream_seq SET seq = 99;",
             "INSERT INTO events VALUES ('p1', 'chat', '{}'), ('both', 'chat', '{}'); UPDATE _litestream_seq SET seq = 42;",
         );
-        const sourceBefore = fingerprint(source);
+        const sourceBefore = await fingerprint(source);
         merged(merge(source, target), source, target, /: 1 new row\(s\), 0 updated, 0 deleted in 1 of 1 table\(s\)$/m);
         assert.deepEqual(rows(target, "SELECT id FROM events ORDER BY id"), ["both", "e1", "p1", "s1"]);
         assert.equal(sql(target, "SELECT payload FROM events WHERE id = 's1'"), '{"n":1}');
         assert.equal(sql(target, "SELECT seq FROM _litestream_seq"), "42", "Litestream's bookkeeping stays the primary's");
-        assert.deepEqual(fingerprint(source), sourceBefore, "SOURCE is only read");
+        assert.deepEqual(await fingerprint(source), sourceBefore, "SOURCE is only read");
 
-        const before = fingerprint(target);
+        const before = await fingerprint(target);
         const again = merge(source, target);
         merged(again, source, target, /: 0 new row\(s\), 0 updated, 0 deleted .*nothing to merge/);
-        assert.deepEqual(fingerprint(target), before, "merging twice changes nothing, not even a byte");
+        assert.deepEqual(await fingerprint(target), before, "merging twice changes nothing, not even a byte");
     });
 
-    it("refuses an event id that both sides hold with different content, naming table and key", (t) => {
+    it("refuses an event id that both sides hold with different content, naming table and key", async (t) => {
         const { source, target, base } = sides(
             t,
             SETUP,
             "INSERT INTO events VALUES ('s1', 'chat', '{}'), ('dup', 'chat', 'standby');",
             "INSERT INTO events VALUES ('dup', 'chat', 'primary');",
         );
-        const before = fingerprint(target);
-        refused(merge(source, target), target, before, /1 conflict\(s\)[\s\S]*table events, "id"='dup': TARGET holds a different row with this key/);
-        refused(merge(source, target, base), target, before, /table events, "id"='dup': added in SOURCE and in TARGET with different content/);
+        const before = await fingerprint(target);
+        await refused(merge(source, target), target, before, /1 conflict\(s\)[\s\S]*table events, "id"='dup': TARGET holds a different row with this key/);
+        await refused(merge(source, target, base), target, before, /table events, "id"='dup': added in SOURCE and in TARGET with different content/);
         assert.equal(sql(target, "SELECT count(*) FROM events WHERE id = 's1'"), "0", "nothing of the merge was applied");
     });
 
-    it("does not fire TARGET's triggers again: SOURCE's rows already carry what they did", (t) => {
+    it("does not fire TARGET's triggers again: SOURCE's rows already carry what they did", async (t) => {
         const { source, target, base } = sides(
             t,
             `${SETUP} CREATE TABLE audit (id INTEGER PRIMARY KEY, event TEXT);
@@ -126,36 +126,36 @@ describe("wirebot-merge: event tables by UUID", () => {
 describe("wirebot-merge: integer keys", () => {
     const SETUP = "CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT); INSERT INTO posts (body) VALUES ('one'), ('two');";
 
-    it("adds rows under new keys with their ids, so references to them hold", (t) => {
+    it("adds rows under new keys with their ids, so references to them hold", async (t) => {
         const { source, target, base } = sides(t, SETUP, "INSERT INTO posts (body) VALUES ('three'), ('four');", "");
         merged(merge(source, target, base), source, target, /: 2 new row\(s\)/);
         assert.deepEqual(rows(target, "SELECT id, body FROM posts ORDER BY id"), ["1|one", "2|two", "3|three", "4|four"]);
         assert.equal(sql(target, "SELECT seq FROM sqlite_sequence WHERE name = 'posts'"), "4", "AUTOINCREMENT continues after the merged rows");
     });
 
-    it("refuses a key both sides used for different rows, never dropping the standby's", (t) => {
+    it("refuses a key both sides used for different rows, never dropping the standby's", async (t) => {
         const { source, target, base } = sides(t, SETUP, "INSERT INTO posts (body) VALUES ('standby three'), ('standby four');", "INSERT INTO posts (body) VALUES ('primary three');");
-        const before = fingerprint(target);
-        refused(merge(source, target, base), target, before, /table posts, "id"=3: added in SOURCE and in TARGET with different content/);
-        refused(merge(source, target), target, before, /table posts, "id"=3: TARGET holds a different row/);
+        const before = await fingerprint(target);
+        await refused(merge(source, target, base), target, before, /table posts, "id"=3: added in SOURCE and in TARGET with different content/);
+        await refused(merge(source, target), target, before, /table posts, "id"=3: TARGET holds a different row/);
         assert.doesNotMatch(merge(source, target).stderr, /"id"=4/, "the row the primary does not hold is no conflict");
     });
 
-    it("refuses a row the standby added whose parent row the primary deleted (foreign key)", (t) => {
+    it("refuses a row the standby added whose parent row the primary deleted (foreign key)", async (t) => {
         const { source, target, base } = sides(
             t,
             `${SETUP} CREATE TABLE comments (id INTEGER PRIMARY KEY, post INTEGER REFERENCES posts(id), body TEXT);`,
             "INSERT INTO comments VALUES (1, 2, 'on two');",
             "DELETE FROM posts WHERE id = 2;",
         );
-        refused(merge(source, target, base), target, fingerprint(target), /table comments, rowid=1: refers to a row of posts that TARGET does not hold/);
+        await refused(merge(source, target, base), target, await fingerprint(target), /table comments, rowid=1: refers to a row of posts that TARGET does not hold/);
     });
 });
 
 describe("wirebot-merge: updates and deletes on the standby", () => {
     const SETUP = "CREATE TABLE streaks (user TEXT PRIMARY KEY, days INTEGER, updated TEXT); INSERT INTO streaks VALUES ('u1', 1, 'b'), ('u2', 1, 'b'), ('u3', 1, 'b'), ('u4', 1, 'b');";
 
-    it("with BASE applies rows changed or deleted on the standby only and keeps the primary's changes", (t) => {
+    it("with BASE applies rows changed or deleted on the standby only and keeps the primary's changes", async (t) => {
         const { source, target, base } = sides(
             t,
             SETUP,
@@ -166,7 +166,7 @@ describe("wirebot-merge: updates and deletes on the standby", () => {
         assert.deepEqual(rows(target, "SELECT user, days, updated FROM streaks ORDER BY user"), ["u1|5|s", "u3|9|p", "u4|1|b", "u5|1|s", "u6|1|p"]);
     });
 
-    it("refuses rows both sides changed, or one changed and the other deleted", (t) => {
+    it("refuses rows both sides changed, or one changed and the other deleted", async (t) => {
         const { source, target, base } = sides(
             t,
             SETUP,
@@ -174,39 +174,39 @@ describe("wirebot-merge: updates and deletes on the standby", () => {
             "UPDATE streaks SET days = 7 WHERE user = 'u1'; DELETE FROM streaks WHERE user = 'u2'; UPDATE streaks SET days = 8 WHERE user = 'u3';",
         );
         const r = merge(source, target, base);
-        refused(r, target, fingerprint(target), /3 conflict\(s\)/);
+        await refused(r, target, await fingerprint(target), /3 conflict\(s\)/);
         assert.match(r.stderr, /table streaks, "user"='u1': changed in SOURCE and in TARGET, differently/);
         assert.match(r.stderr, /table streaks, "user"='u2': changed in SOURCE, deleted in TARGET/);
         assert.match(r.stderr, /table streaks, "user"='u3': deleted in SOURCE, changed in TARGET/);
         assert.doesNotMatch(r.stderr, /'u4'/, "u4 changed on the standby only");
     });
 
-    it("without BASE refuses a changed row rather than losing the change", (t) => {
+    it("without BASE refuses a changed row rather than losing the change", async (t) => {
         const { source, target } = sides(t, SETUP, "UPDATE streaks SET days = 5 WHERE user = 'u1'; INSERT INTO streaks VALUES ('u5', 1, 's');", "");
-        refused(merge(source, target), target, fingerprint(target), /1 conflict\(s\)[\s\S]*"user"='u1': TARGET holds a different row with this key, and without BASE/);
+        await refused(merge(source, target), target, await fingerprint(target), /1 conflict\(s\)[\s\S]*"user"='u1': TARGET holds a different row with this key, and without BASE/);
     });
 });
 
 describe("wirebot-merge: tables without a key", () => {
     const SETUP = "CREATE TABLE tags (name TEXT, weight INTEGER); INSERT INTO tags VALUES ('a', 1), ('a', 1), ('b', 2);";
 
-    it("refuses differing rows without BASE instead of skipping the table", (t) => {
+    it("refuses differing rows without BASE instead of skipping the table", async (t) => {
         const { source, target } = sides(t, SETUP, "INSERT INTO tags VALUES ('c', 3);", "");
-        refused(merge(source, target), target, fingerprint(target), /table tags, \(no key\): 1 distinct row\(s\) only in SOURCE, 0 only in TARGET: a table without a key cannot be merged row by row/);
+        await refused(merge(source, target), target, await fingerprint(target), /table tags, \(no key\): 1 distinct row\(s\) only in SOURCE, 0 only in TARGET: a table without a key cannot be merged row by row/);
     });
 
-    it("merges nothing when both sides hold the same rows", (t) => {
+    it("merges nothing when both sides hold the same rows", async (t) => {
         const { source, target } = sides(t, SETUP, "INSERT INTO tags VALUES ('c', 3);", "INSERT INTO tags VALUES ('c', 3);");
         merged(merge(source, target), source, target, /nothing to merge/);
     });
 
-    it("with BASE takes the standby's rows when only the standby changed them, and refuses when both did", (t) => {
+    it("with BASE takes the standby's rows when only the standby changed them, and refuses when both did", async (t) => {
         const one = sides(t, SETUP, "DELETE FROM tags WHERE rowid = 1; INSERT INTO tags VALUES ('c', 3);", "");
         merged(merge(one.source, one.target, one.base), one.source, one.target, /replaced whole tags/);
         assert.deepEqual(rows(one.target, "SELECT name, weight FROM tags ORDER BY name"), ["a|1", "b|2", "c|3"]);
 
         const two = sides(t, SETUP, "INSERT INTO tags VALUES ('c', 3);", "INSERT INTO tags VALUES ('d', 4);");
-        refused(merge(two.source, two.target, two.base), two.target, fingerprint(two.target), /table tags, \(no key\): 1 distinct row\(s\) only in SOURCE, 1 only in TARGET.*since BASE/);
+        await refused(merge(two.source, two.target, two.base), two.target, await fingerprint(two.target), /table tags, \(no key\): 1 distinct row\(s\) only in SOURCE, 1 only in TARGET.*since BASE/);
     });
 });
 
@@ -218,7 +218,7 @@ describe("wirebot-merge: full-text tables (FTS5)", () => {
         INSERT INTO notes VALUES (1, 'alpha beta'), (2, 'gamma delta');`;
     const ftsOk = (db: string, table: string) => sql(db, `INSERT INTO ${table}(${table}) VALUES ('integrity-check'); SELECT 'ok';`);
 
-    it("merges an external-content index's content table and rebuilds the index from it", (t) => {
+    it("merges an external-content index's content table and rebuilds the index from it", async (t) => {
         const { source, target, base } = sides(t, EXTERNAL, "INSERT INTO notes VALUES (3, 'standby words');", "INSERT INTO notes VALUES (4, 'primary words');");
         merged(merge(source, target, base), source, target, /: 1 new row\(s\).*full-text index rebuilt notes_fts/);
         assert.equal(ftsOk(target, "notes_fts"), "ok");
@@ -228,7 +228,7 @@ describe("wirebot-merge: full-text tables (FTS5)", () => {
         assert.deepEqual(rows(target, "SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'words' ORDER BY rowid"), ["3", "4", "5"]);
     });
 
-    it("merges an own-content index through the module by rowid, never its shadow tables", (t) => {
+    it("merges an own-content index through the module by rowid, never its shadow tables", async (t) => {
         const OWN = "CREATE VIRTUAL TABLE memo USING fts5(text, ref UNINDEXED); INSERT INTO memo(rowid, text, ref) VALUES (1, 'alpha', 'a'), (2, 'beta', 'b');";
         const { source, target, base } = sides(t, OWN, "INSERT INTO memo(rowid, text, ref) VALUES (3, 'standby note', 's'); DELETE FROM memo WHERE rowid = 1;", "INSERT INTO memo(rowid, text, ref) VALUES (4, 'primary note', 'p');");
         merged(merge(source, target, base), source, target, /: 1 new row\(s\), 0 updated, 1 deleted in 1 of 1 table\(s\)/);
@@ -237,14 +237,14 @@ describe("wirebot-merge: full-text tables (FTS5)", () => {
         assert.deepEqual(rows(target, "SELECT rowid FROM memo ORDER BY rowid"), ["2", "3", "4"]);
     });
 
-    it("refuses rowids both sides used in an own-content index, leaving the index intact", (t) => {
+    it("refuses rowids both sides used in an own-content index, leaving the index intact", async (t) => {
         const OWN = "CREATE VIRTUAL TABLE memo USING fts5(text); INSERT INTO memo(rowid, text) VALUES (1, 'alpha');";
         const { source, target } = sides(t, OWN, "INSERT INTO memo(rowid, text) VALUES (2, 'standby');", "INSERT INTO memo(rowid, text) VALUES (2, 'primary');");
-        refused(merge(source, target), target, fingerprint(target), /table memo, "rowid"=2: TARGET holds a different row/);
+        await refused(merge(source, target), target, await fingerprint(target), /table memo, "rowid"=2: TARGET holds a different row/);
         assert.equal(ftsOk(target, "memo"), "ok");
     });
 
-    it("creates a full-text table new on the standby and fills it", (t) => {
+    it("creates a full-text table new on the standby and fills it", async (t) => {
         const { source, target } = sides(t, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes VALUES (1, 'alpha');", "CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='notes', content_rowid='id'); INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');", "");
         merged(merge(source, target), source, target, /created notes_fts.*full-text index rebuilt notes_fts/);
         assert.equal(ftsOk(target, "notes_fts"), "ok");
@@ -263,18 +263,18 @@ describe("wirebot-merge: virtual tables sqlite3 cannot load", () => {
         INSERT INTO sqlite_schema VALUES ('table', 'chunks_vec', 'chunks_vec', 0, 'CREATE VIRTUAL TABLE chunks_vec USING vec0(id TEXT PRIMARY KEY, embedding float[4])');
         PRAGMA writable_schema = OFF;`;
 
-    it("leaves them alone when the standby did not change them, and merges the other tables", (t) => {
+    it("leaves them alone when the standby did not change them, and merges the other tables", async (t) => {
         const { source, target } = sides(t, VEC, "INSERT INTO chunks VALUES ('c2', 'two');", "");
         merged(merge(source, target), source, target, /: 1 new row\(s\), 0 updated, 0 deleted in 1 of 2 table\(s\)/);
         assert.deepEqual(rows(target, "SELECT id FROM chunks_vec_rowids"), ["c1"]);
     });
 
-    it("refuses their shadow tables changed on both sides, and with BASE takes them whole when only the standby changed them", (t) => {
+    it("refuses their shadow tables changed on both sides, and with BASE takes them whole when only the standby changed them", async (t) => {
         const both = sides(t, VEC, "INSERT INTO chunks_vec_rowids VALUES (2, 'c2', 1);", "INSERT INTO chunks_vec_rowids VALUES (2, 'c3', 1);");
-        refused(merge(both.source, both.target, both.base), both.target, fingerprint(both.target), /table chunks_vec, \(virtual table\): module vec0 keeps its data in shadow tables \(chunks_vec_info, chunks_vec_rowids\)/);
+        await refused(merge(both.source, both.target, both.base), both.target, await fingerprint(both.target), /table chunks_vec, \(virtual table\): module vec0 keeps its data in shadow tables \(chunks_vec_info, chunks_vec_rowids\)/);
 
         const one = sides(t, VEC, "INSERT INTO chunks VALUES ('c2', 'two'); INSERT INTO chunks_vec_rowids VALUES (2, 'c2', 1);", "");
-        refused(merge(one.source, one.target), one.target, fingerprint(one.target), /without BASE only identical ones are safe/);
+        await refused(merge(one.source, one.target), one.target, await fingerprint(one.target), /without BASE only identical ones are safe/);
         merged(merge(one.source, one.target, one.base), one.source, one.target, /replaced whole chunks_vec/);
         assert.deepEqual(rows(one.target, "SELECT id FROM chunks_vec_rowids ORDER BY rowid"), ["c1", "c2"]);
     });
@@ -283,21 +283,21 @@ describe("wirebot-merge: virtual tables sqlite3 cannot load", () => {
 describe("wirebot-merge: schema changes", () => {
     const SETUP = "CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT); INSERT INTO events VALUES ('e1', 'signup');";
 
-    it("merges into a table the primary added a column to; the column takes its default", (t) => {
+    it("merges into a table the primary added a column to; the column takes its default", async (t) => {
         const { source, target, base } = sides(t, SETUP, "INSERT INTO events VALUES ('s1', 'chat');", "ALTER TABLE events ADD COLUMN score INTEGER NOT NULL DEFAULT 0; UPDATE events SET score = 5;");
         merged(merge(source, target, base), source, target, /: 1 new row\(s\)/);
         assert.deepEqual(rows(target, "SELECT id, kind, score FROM events ORDER BY id"), ["e1|signup|5", "s1|chat|0"]);
     });
 
-    it("refuses a column only the standby has once it holds values, and merges while it is empty", (t) => {
+    it("refuses a column only the standby has once it holds values, and merges while it is empty", async (t) => {
         const filled = sides(t, SETUP, "ALTER TABLE events ADD COLUMN score INTEGER; INSERT INTO events VALUES ('s1', 'chat', 3);", "");
-        refused(merge(filled.source, filled.target, filled.base), filled.target, fingerprint(filled.target), /table events, \(schema\): column\(s\) "score" only in SOURCE hold values that TARGET has no column for/);
+        await refused(merge(filled.source, filled.target, filled.base), filled.target, await fingerprint(filled.target), /table events, \(schema\): column\(s\) "score" only in SOURCE hold values that TARGET has no column for/);
 
         const empty = sides(t, SETUP, "ALTER TABLE events ADD COLUMN score INTEGER; INSERT INTO events VALUES ('s1', 'chat', NULL);", "");
         merged(merge(empty.source, empty.target, empty.base), empty.source, empty.target, /: 1 new row\(s\)/);
     });
 
-    it("creates a table new on the standby with its index and trigger, rows included, keyed or not", (t) => {
+    it("creates a table new on the standby with its index and trigger, rows included, keyed or not", async (t) => {
         const { source, target } = sides(
             t,
             SETUP,
@@ -311,17 +311,17 @@ describe("wirebot-merge: schema changes", () => {
         assert.deepEqual(rows(target, "SELECT line FROM log"), ["first"], "the standby's log row, once");
     });
 
-    it("refuses when a table is keyed differently on the two sides", (t) => {
+    it("refuses when a table is keyed differently on the two sides", async (t) => {
         const { source, target } = sides(t, "CREATE TABLE kv (k TEXT, v TEXT);", "INSERT INTO kv VALUES ('a', '1');", "CREATE UNIQUE INDEX kv_k ON kv(k);");
         // kv_k is on a nullable column, so TARGET's table has no key either: the rows decide.
-        refused(merge(source, target), target, fingerprint(target), /table kv, \(no key\)/);
+        await refused(merge(source, target), target, await fingerprint(target), /table kv, \(no key\)/);
         const keyed = sides(t, "CREATE TABLE kv (k TEXT NOT NULL, v TEXT);", "INSERT INTO kv VALUES ('a', '1');", "CREATE UNIQUE INDEX kv_k ON kv(k);");
-        refused(merge(keyed.source, keyed.target), keyed.target, fingerprint(keyed.target), /table kv, \(schema\): keyed by \(\) in SOURCE but by \("k"\) in TARGET/);
+        await refused(merge(keyed.source, keyed.target), keyed.target, await fingerprint(keyed.target), /table kv, \(schema\): keyed by \(\) in SOURCE but by \("k"\) in TARGET/);
     });
 });
 
 describe("wirebot-merge: new databases and failures", () => {
-    it("copies a database the primary does not have yet, without Litestream's tables", (t) => {
+    it("copies a database the primary does not have yet, without Litestream's tables", async (t) => {
         const { dir, source } = sides(t, "CREATE TABLE events (id TEXT PRIMARY KEY); INSERT INTO events VALUES ('t1'); CREATE TABLE _litestream_lock (id INTEGER);", "", "");
         const fresh = path.join(dir, "tenants", "t1", "events.db");
         const r = merge(source, fresh);
@@ -333,24 +333,24 @@ describe("wirebot-merge: new databases and failures", () => {
         assert.deepEqual(fs.readdirSync(path.dirname(fresh)), ["events.db"], "no temporary copy left behind");
     });
 
-    it("refuses and rolls back when TARGET fails integrity_check after the merge", (t) => {
+    it("refuses and rolls back when TARGET fails integrity_check after the merge", async (t) => {
         const { source, target, base } = sides(t, "CREATE TABLE events (id TEXT PRIMARY KEY, kind TEXT); CREATE INDEX events_kind ON events(kind); INSERT INTO events VALUES ('e1', 'a'), ('e2', 'b');", "INSERT INTO events VALUES ('s1', 'c');", "");
         // An index whose entries no longer match its definition: the kind of damage integrity_check finds.
         sql(target, "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE INDEX events_kind ON events(id)' WHERE name = 'events_kind';");
-        const before = fingerprint(target);
+        const before = await fingerprint(target);
         const r = merge(source, target, base);
         assert.equal(r.status, 1);
         assert.match(r.stderr, /refused to merge[\s\S]*TARGET would fail its integrity check after the merge:\n {2}\S/);
-        assert.deepEqual(fingerprint(target), before, "TARGET is unchanged");
+        assert.deepEqual(await fingerprint(target), before, "TARGET is unchanged");
     });
 
-    it("rejects bad arguments and a missing BASE before touching anything", (t) => {
+    it("rejects bad arguments and a missing BASE before touching anything", async (t) => {
         const { source, target } = sides(t, "CREATE TABLE e (id TEXT PRIMARY KEY);", "", "");
         assert.equal(merge(source).status, 2);
-        const before = fingerprint(target);
+        const before = await fingerprint(target);
         const r = merge(source, target, `${target}.missing`);
         assert.equal(r.status, 1);
         assert.match(r.stderr, /no database at .*missing \(BASE\)/);
-        assert.deepEqual(fingerprint(target), before);
+        assert.deepEqual(await fingerprint(target), before);
     });
 });

@@ -1,5 +1,6 @@
 import { execFileSync, ExecFileSyncOptions } from "node:child_process";
 import { FLIP_BUDGET_ENV } from "../../contract";
+import { runCommand } from "./command";
 
 export class OutOfTime extends Error {}
 
@@ -53,16 +54,34 @@ export class Deadline {
      * the limit holds even for what the command started.
      */
     run(what: string, ownMs: number, file: string, args: string[], options: ExecFileSyncOptions = {}): string {
-        const limit = this.limitMs(what, ownMs);
-        const seconds = Math.max(1, Math.floor(limit / 1000));
+        const seconds = this.commandSeconds(what, ownMs);
         try {
-            return execFileSync("timeout", ["-k", "5", `${seconds}s`, file, ...args], { encoding: "utf8", ...options, timeout: (seconds + 15) * 1000 }).toString();
+            return execFileSync("timeout", timeoutArgs(seconds, file, args), { encoding: "utf8", ...options, timeout: (seconds + 15) * 1000 }).toString();
         } catch (err) {
-            if (isTimeout(err) || (err as { status?: number }).status === 124) throw this.timedOut(what, seconds * 1000, ownMs);
-            // The failure is the command's own: name it, not the wrapper.
-            if (err instanceof Error) err.message = err.message.replace(/^Command failed: timeout -k 5 \d+s /, "Command failed: ");
-            throw err;
+            throw this.commandFailure(err, what, seconds, ownMs);
         }
+    }
+
+    /** The same as run, without blocking the event loop: for commands run many at once. */
+    async runAsync(what: string, ownMs: number, file: string, args: string[]): Promise<string> {
+        const seconds = this.commandSeconds(what, ownMs);
+        try {
+            return await runCommand("timeout", timeoutArgs(seconds, file, args), "", (seconds + 15) * 1000);
+        } catch (err) {
+            throw this.commandFailure(err, what, seconds, ownMs);
+        }
+    }
+
+    private commandSeconds(what: string, ownMs: number): number {
+        return Math.max(1, Math.floor(this.limitMs(what, ownMs) / 1000));
+    }
+
+    private commandFailure(err: unknown, what: string, seconds: number, ownMs: number): unknown {
+        const e = err as { status?: number; code?: unknown; killed?: boolean };
+        if (isTimeout(err) || e.status === 124 || e.code === 124 || e.killed) return this.timedOut(what, seconds * 1000, ownMs);
+        // The failure is the command's own: name it, not the wrapper.
+        if (err instanceof Error) err.message = err.message.replace(/^Command failed: timeout -k 5 \d+s /, "Command failed: ");
+        return err;
     }
 
     private timedOut(what: string, limitMs: number, ownMs: number): OutOfTime {
@@ -75,6 +94,8 @@ export class Deadline {
         return `the flip's budget of ${this.budgetSeconds} s (its share of the serving step's wirebot:remoteTimeoutSeconds)`;
     }
 }
+
+const timeoutArgs = (seconds: number, file: string, args: string[]) => ["-k", "5", `${seconds}s`, file, ...args];
 
 const ADVICE = "run the same pulumi up again (it resumes), or raise wirebot:remoteTimeoutSeconds";
 

@@ -72,7 +72,7 @@ export async function runDrill(config: AgentConfig): Promise<DrillReport> {
         await step("stop primary connector", () => systemctl("stop", config.units.connector));
         await step("stop primary services", () => systemctl("stop", ...config.units.services));
         await step("ship the last writes", () => shipFinalWrites(config));
-        const expect = fingerprints(config);
+        const expect = await fingerprints(config);
         standbyActivated = true;
         await step("activate standby", async () => {
             const answer = (await standby("/activate", { reason: `fire drill ${report.id}`, expect })) as { takeover: { timeline: { step: string; ms: number }[] }; caughtUpMs: number };

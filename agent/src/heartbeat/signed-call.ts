@@ -1,3 +1,4 @@
+import * as http from "node:http";
 import { newNonce, NONCE_HEADER, sameSignature, SIGNATURE_HEADER, signAnswer, signRequest, TARGET_HEADER, TIMESTAMP_HEADER } from "./heartbeat";
 
 export interface Endpoint {
@@ -61,17 +62,11 @@ export async function signedCall<T = Record<string, unknown>>(token: string, end
     const target = targetOf(endpoint);
     const text = method === "GET" ? "" : JSON.stringify(body ?? {});
     const headers = signedHeaders(token, method, path, target, text);
-    let response: Response;
-    let raw: string;
-    try {
-        response = await fetch(`http://${target}${path}`, { method, headers, body: method === "GET" ? undefined : text, signal: AbortSignal.timeout(timeoutMs) });
-        raw = await response.text();
-    } catch (err) {
-        throw new Unreachable(describe(err), (err as Error | undefined)?.name === "TimeoutError" ? "ETIMEDOUT" : undefined);
-    }
+    const response = await send(endpoint, method, path, headers, text, timeoutMs);
+    const raw = response.raw;
     const what = `the answer to ${method} ${path} (HTTP ${response.status})`;
-    const at = response.headers.get(TIMESTAMP_HEADER) ?? "";
-    const signature = response.headers.get(SIGNATURE_HEADER) ?? undefined;
+    const at = header(response.headers, TIMESTAMP_HEADER) ?? "";
+    const signature = header(response.headers, SIGNATURE_HEADER);
     if (!sameSignature(signAnswer(token, headers[NONCE_HEADER], response.status, at, raw), signature)) {
         const refused = response.status === 401 ? "; the peer refused this request's signature (another heartbeat token, or clocks too far apart)" : "";
         throw new UntrustedAnswer(response.status, `${what} is not signed by the peer agent for this request${signature ? " (bad signature)" : ""}${refused}; it is not trusted`);
@@ -83,8 +78,47 @@ export async function signedCall<T = Record<string, unknown>>(token: string, end
     }
 }
 
-function describe(err: unknown): string {
-    const e = err as { message?: string; cause?: { code?: string; message?: string } };
-    const cause = e.cause?.code ?? e.cause?.message;
-    return cause ? `${e.message} (${cause})` : String(e.message ?? err);
+interface RawAnswer {
+    status: number;
+    headers: http.IncomingHttpHeaders;
+    raw: string;
+}
+
+/**
+ * One request on a connection of its own, closed after the answer. Agents call
+ * each other rarely, and a flip's calls come between long pulls and merges
+ * during which this process reads no socket: a kept-alive connection the peer
+ * closed meanwhile would be picked for the next call and fail it.
+ */
+function send(endpoint: Endpoint, method: string, path: string, headers: Record<string, string>, text: string, timeoutMs: number): Promise<RawAnswer> {
+    return new Promise((resolve, reject) => {
+        const body = method === "GET" ? undefined : Buffer.from(text);
+        const request = http.request(
+            { host: endpoint.address, port: endpoint.port, path, method, agent: false, headers: { ...headers, connection: "close", ...(body ? { "content-length": String(body.length) } : {}) } },
+            (response) => {
+                const chunks: Buffer[] = [];
+                response.on("data", (chunk: Buffer) => chunks.push(chunk));
+                response.on("end", () => {
+                    clearTimeout(timer);
+                    resolve({ status: response.statusCode ?? 0, headers: response.headers, raw: Buffer.concat(chunks).toString("utf8") });
+                });
+                response.on("error", fail);
+            },
+        );
+        const timer = setTimeout(() => {
+            request.destroy();
+            reject(new Unreachable(`no answer within ${timeoutMs} ms`, "ETIMEDOUT"));
+        }, timeoutMs);
+        function fail(err: Error): void {
+            clearTimeout(timer);
+            reject(new Unreachable(err.message || String(err)));
+        }
+        request.on("error", fail);
+        request.end(body);
+    });
+}
+
+function header(headers: http.IncomingHttpHeaders, name: string): string | undefined {
+    const value = headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
 }

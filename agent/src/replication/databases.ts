@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
+import { runCommand as run } from "../core/command";
 
 export interface Database {
     live: string;
@@ -40,15 +40,20 @@ function listDirs(dir: string): string[] {
  * writes them on each host by itself and does not ship a change that touches
  * nothing else, so they say nothing about the application's writes.
  */
-export function fingerprint(file: string): string | null {
+export async function fingerprint(file: string): Promise<string | null> {
     if (!fs.existsSync(file)) return null;
-    const tables = sqlite(file, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' ORDER BY name;")
-        .split("\n")
-        .filter(Boolean);
+    const listing = await sqlite(
+        file,
+        "SELECT name, (SELECT count(*) FROM pragma_table_info(s.name)) AS columns FROM sqlite_schema AS s WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' ORDER BY name;",
+        ["-json"],
+    );
+    const tables = (listing ? JSON.parse(listing) : []) as { name: string; columns: number }[];
     if (tables.length === 0) return "{}";
-    const script = tables.map((t) => `SELECT count(*) || ':' || lower(hex(sha3_query(${sqlString(`SELECT * FROM ${sqlName(t)} ORDER BY ${columnList(file, t)}`)}))) FROM ${sqlName(t)};`).join("\n");
-    const lines = sqlite(file, script).split("\n").filter(Boolean);
-    return JSON.stringify(Object.fromEntries(tables.map((t, i) => [t, lines[i]])));
+    const script = tables
+        .map(({ name, columns }) => `SELECT count(*) || ':' || lower(hex(sha3_query(${sqlString(`SELECT * FROM ${sqlName(name)} ORDER BY ${columnList(columns)}`)}))) FROM ${sqlName(name)};`)
+        .join("\n");
+    const lines = (await sqlite(file, script)).split("\n").filter(Boolean);
+    return JSON.stringify(Object.fromEntries(tables.map((t, i) => [t.name, lines[i]])));
 }
 
 /**
@@ -60,15 +65,15 @@ export function fingerprint(file: string): string | null {
  * index open, yet Litestream ships it. A copy without the index is recovered
  * from the WAL alone, so it is compared with the replica on equal terms.
  */
-export function durableFingerprint(file: string): string | null {
+export async function durableFingerprint(file: string): Promise<string | null> {
     if (!fs.existsSync(file)) return null;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-durable-"));
     try {
         const copy = path.join(dir, path.basename(file));
         copyWithWal(file, copy);
         // Read-write once, so recovery can rebuild the index and fold the WAL in.
-        execFileSync("sqlite3", [copy], { input: "PRAGMA wal_checkpoint(TRUNCATE);\n", encoding: "utf8", timeout: 60_000 });
-        return fingerprint(copy);
+        await run("sqlite3", [copy], "PRAGMA wal_checkpoint(TRUNCATE);\n");
+        return await fingerprint(copy);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -106,14 +111,10 @@ function walSalt(file: string): string | null {
 
 const sqlName = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
+const columnList = (columns: number) => Array.from({ length: Math.max(columns, 1) }, (_, i) => String(i + 1)).join(", ");
 
-function columnList(file: string, table: string): string {
-    const count = Number(sqlite(file, `SELECT count(*) FROM pragma_table_info(${sqlString(table)});`));
-    return Array.from({ length: Math.max(count, 1) }, (_, i) => String(i + 1)).join(", ");
-}
-
-function sqlite(file: string, script: string): string {
-    return execFileSync("sqlite3", ["-readonly", file], { input: script, encoding: "utf8", timeout: 60_000 }).trim();
+function sqlite(file: string, script: string, flags: string[] = []): Promise<string> {
+    return run("sqlite3", [...flags, "-readonly", file], script).then((out) => out.trim());
 }
 
 /** Which tables differ between two fingerprints, with their row counts: what a refusal tells the operator. */

@@ -2,6 +2,7 @@ import { Deadline } from "../core/deadline";
 import * as fs from "node:fs";
 import { type AgentConfig, LITESTREAM_SOCKET } from "../../contract";
 import { databasesOf } from "./databases";
+import { commandParallelism, mapBounded } from "../core/bounded";
 
 /** Litestream's control socket on the primary (enabled in its config, directory made by its unit). */
 const SYNC_TIMEOUT_SECONDS = 30;
@@ -30,23 +31,23 @@ export async function litestreamListening(): Promise<void> {
     }
 }
 
-export function shipFinalWrites(config: AgentConfig, deadline = Deadline.unbounded()): string {
-    const shipped: string[] = [];
-    for (const db of databasesOf(config)) {
-        if (!fs.existsSync(db.live)) continue;
-        let result: SyncResult;
-        try {
-            const args = ["sync", "-wait", "-timeout", String(SYNC_TIMEOUT_SECONDS), "-socket", LITESTREAM_SOCKET, "-json", db.live];
-            const out = deadline.run(`shipping the last writes of ${db.live}`, (SYNC_TIMEOUT_SECONDS + 5) * 1000, "litestream", args, { stdio: ["ignore", "pipe", "pipe"] });
-            result = JSON.parse(out) as SyncResult;
-        } catch (err) {
-            const e = err as { stderr?: string; message: string };
-            throw new ShipFailed(`Litestream could not ship the last writes of ${db.live}: ${(e.stderr || e.message).trim().split("\n").pop()}`);
-        }
-        if (result.replica_txid !== undefined && result.replica_txid < result.txid) {
-            throw new ShipFailed(`Litestream shipped ${db.live} only to transaction ${result.replica_txid} of ${result.txid}`);
-        }
-        shipped.push(`${db.live} at transaction ${result.txid}`);
-    }
+export async function shipFinalWrites(config: AgentConfig, deadline = Deadline.unbounded()): Promise<string> {
+    const live = databasesOf(config).filter((db) => fs.existsSync(db.live));
+    const shipped = await mapBounded(live, commandParallelism(), (db) => shipOne(db.live, deadline));
     return shipped.join(", ");
+}
+
+async function shipOne(live: string, deadline: Deadline): Promise<string> {
+    let result: SyncResult;
+    try {
+        const args = ["sync", "-wait", "-timeout", String(SYNC_TIMEOUT_SECONDS), "-socket", LITESTREAM_SOCKET, "-json", live];
+        result = JSON.parse(await deadline.runAsync(`shipping the last writes of ${live}`, (SYNC_TIMEOUT_SECONDS + 5) * 1000, "litestream", args)) as SyncResult;
+    } catch (err) {
+        const e = err as { stderr?: string; message: string };
+        throw new ShipFailed(`Litestream could not ship the last writes of ${live}: ${(e.stderr || e.message).trim().split("\n").pop()}`);
+    }
+    if (result.replica_txid !== undefined && result.replica_txid < result.txid) {
+        throw new ShipFailed(`Litestream shipped ${live} only to transaction ${result.replica_txid} of ${result.txid}`);
+    }
+    return `${live} at transaction ${result.txid}`;
 }

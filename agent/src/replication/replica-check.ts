@@ -1,21 +1,22 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
 import { Database, databasesOf, fingerprint, fingerprintDifference } from "./databases";
 import { position } from "./ltx-position";
+import { commandParallelism, mapBounded } from "../core/bounded";
+import { runCommand } from "../core/command";
 
 export class ReplicaBehind extends Error {}
 
 /** Restores a replica to a scratch file and hashes it: what a takeover would serve, without touching the live path. */
-export function replicaFingerprint(db: Database): string | null {
+export async function replicaFingerprint(db: Database): Promise<string | null> {
     if (!fs.existsSync(db.replica)) return null;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wirebot-replica-check-"));
     try {
         const scratch = path.join(dir, "restored.db");
-        execFileSync("litestream", ["restore", "-o", scratch, `file://${db.replica}`], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
-        return fingerprint(scratch);
+        await runCommand("litestream", ["restore", "-o", scratch, `file://${db.replica}`], "", 120_000);
+        return await fingerprint(scratch);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -33,11 +34,9 @@ export async function waitForReplicas(config: AgentConfig, expected: Record<stri
     let behind = Object.keys(expected);
     const seen = new Map<string, string | null>();
     for (;;) {
-        behind = behind.filter((live) => {
-            const db = byLive.get(live) ?? { live, replica: "" };
-            seen.set(live, replicaFingerprint(db));
-            return seen.get(live) !== expected[live];
-        });
+        const now = await mapBounded(behind, commandParallelism(), (live) => replicaFingerprint(byLive.get(live) ?? { live, replica: "" }));
+        behind.forEach((live, i) => seen.set(live, now[i]));
+        behind = behind.filter((live) => seen.get(live) !== expected[live]);
         if (behind.length === 0) return Date.now() - started;
         if (Date.now() - started > timeoutMs) {
             const named = behind.map(

@@ -135,8 +135,9 @@ async function activateSteps(config: AgentConfig, reason: string, force: boolean
     }
     const connectorUp = isActive(config.units.connector);
     if (!connectorUp) {
-        await timed(timeline, "place files", () => lastLine(deadline.run("putting the synced files in place", PLACE_FILES_LIMIT_MS, HOST_COMMANDS.placeFiles, [])));
-        await timed(timeline, "restore", () => lastLine(deadline.run("the restore of the databases", RESTORE_LIMIT_MS, HOST_COMMANDS.restore, [])));
+        // Run without blocking the agent, which goes on answering heartbeats and questions meanwhile.
+        await timed(timeline, "place files", async () => lastLine(await deadline.runAsync("putting the synced files in place", PLACE_FILES_LIMIT_MS, HOST_COMMANDS.placeFiles, [])));
+        await timed(timeline, "restore", async () => lastLine(await deadline.runAsync("the restore of the databases", RESTORE_LIMIT_MS, HOST_COMMANDS.restore, [])));
     }
     await timed(timeline, "start services", () => void systemctl("enable", "--now", ...config.units.services));
     await timed(timeline, "start connector", () => void systemctl("enable", "--now", config.units.connector));

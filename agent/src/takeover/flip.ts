@@ -51,7 +51,7 @@ async function primaryStandDown(config: AgentConfig, deadline: Deadline): Promis
     systemctl("disable", "--now", config.units.connector);
     systemctl("disable", "--now", ...config.units.services);
     try {
-        const shipped = shipFinalWrites(config, deadline);
+        const shipped = await shipFinalWrites(config, deadline);
         log(`flip: writes stopped; shipped ${shipped}`);
         const answer = await handOver(config, token, deadline);
         return `switchover: writes stopped and shipped (${shipped}), the standby's replicas matched in ${answer.caughtUpMs} ms, it serves (${answer.takeover.timeline.map((t) => `${t.step} ${t.ms} ms`).join(", ")})`;
@@ -69,10 +69,10 @@ interface HandedOver {
     caughtUpMs: number;
 }
 
-function askToTakeOver(config: AgentConfig, token: string, deadline: Deadline): Promise<HandedOver> {
-    const expect = fingerprints(config);
+async function askToTakeOver(config: AgentConfig, token: string, deadline: Deadline): Promise<HandedOver> {
+    const expect = await fingerprints(config);
     const reason = "switchover: the config made the standby active";
-    return deadline.within("the standby's takeover", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/activate", { reason, expect }, ms)) as Promise<HandedOver>;
+    return (await deadline.within("the standby's takeover", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/activate", { reason, expect }, ms))) as HandedOver;
 }
 
 /**
@@ -91,7 +91,7 @@ async function handOver(config: AgentConfig, token: string, deadline: Deadline):
         log(`flip: the standby's replicas do not match this host's databases (${(err as Error).message}); replicating afresh from this host and asking once more`);
         log(`flip: ${await reseedReplicas(config, token, deadline)}`);
         await litestreamListening();
-        log(`flip: shipped ${shipFinalWrites(config, deadline)}`);
+        log(`flip: shipped ${await shipFinalWrites(config, deadline)}`);
         return askToTakeOver(config, token, deadline);
     }
 }

@@ -13,6 +13,7 @@ import { ensureSpace } from "../core/disk-space";
 import { FILES_DIR, mergeFiles, sha256 } from "./file-handback";
 import { inboxFor, pruneInbox } from "./inbox";
 import { writeState } from "../core/state";
+import { commandParallelism, mapBounded } from "../core/bounded";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
 export const MERGED = "last-merge.json";
@@ -69,8 +70,10 @@ export function describeUnheard(standby: { unreachable: string; answered: boolea
 }
 
 /** Fingerprints of every live database, taken once writes have stopped: what the standby must hold before it serves. */
-export function fingerprints(config: AgentConfig): Record<string, string | null> {
-    return Object.fromEntries(databasesOf(config).map((db) => [db.live, durableFingerprint(db.live)]));
+export async function fingerprints(config: AgentConfig): Promise<Record<string, string | null>> {
+    const lives = databasesOf(config).map((db) => db.live);
+    const prints = await mapBounded(lives, commandParallelism(), durableFingerprint);
+    return Object.fromEntries(lives.map((live, i) => [live, prints[i]]));
 }
 
 /** The last transaction Litestream has taken from each live database, for telling a slow replica from a stuck replicator. */

@@ -1,0 +1,21 @@
+import { execFile } from "node:child_process";
+
+const COMMAND_TIMEOUT_MS = 60_000;
+
+/**
+ * A host command fed `input`, without blocking the agent's event loop, so many
+ * can run at once and the agent keeps answering meanwhile. A failure carries
+ * the command's stderr in its message and as `stderr`.
+ */
+export function runCommand(file: string, args: string[], input = "", timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = execFile(file, args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+            if (err) {
+                err.message = `Command failed: ${file} ${args.join(" ")}: ${(stderr || err.message).trim()}`;
+                return reject(Object.assign(err, { stderr }));
+            }
+            resolve(stdout);
+        });
+        child.stdin?.end(input);
+    });
+}
