@@ -33,8 +33,17 @@ export async function litestreamListening(): Promise<void> {
 
 export async function shipFinalWrites(config: AgentConfig, deadline = Deadline.unbounded()): Promise<string> {
     const live = databasesOf(config).filter((db) => fs.existsSync(db.live));
+    const started = Date.now();
     const shipped = await mapBounded(live, commandParallelism(), (db) => shipOne(db.live, deadline));
-    return shipped.join(", ");
+    return `${fewNamed(shipped)} in ${Date.now() - started} ms`;
+}
+
+const NAMED = 3;
+
+/** The first few of a long list by name, the rest counted: a flip's line stays readable with hundreds of tenants. */
+export function fewNamed(items: string[], separator = ", "): string {
+    if (items.length <= NAMED + 1) return items.join(separator);
+    return `${items.slice(0, NAMED).join(separator)}${separator}and ${items.length - NAMED} more databases`;
 }
 
 async function shipOne(live: string, deadline: Deadline): Promise<string> {

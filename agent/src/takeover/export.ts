@@ -1,9 +1,10 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AgentConfig } from "../../contract";
 import { ensureSpace, sizeWithWal } from "../core/disk-space";
 import { syncPath, writeDurably } from "../core/state";
+import { commandParallelism, mapBounded } from "../core/bounded";
+import { runCommand } from "../core/command";
 import { Database, databasesOf } from "../replication/databases";
 import { changedFiles, copyFiles, FileEntry } from "./file-handback";
 
@@ -17,6 +18,8 @@ export interface ExportEntry {
 }
 
 /** The outbox's manifest: which export this is (the primary names it when it merges), and what it holds. */
+const BACKUP_TIMEOUT_MS = 120_000;
+
 export interface ExportManifest {
     id: string;
     at: string;
@@ -33,16 +36,16 @@ export interface ExportManifest {
  * outbox, flushed to disk and renamed into place, so the outbox holds a whole
  * export or none.
  */
-export function exportHandback(config: AgentConfig, id: string, since: string | null): ExportManifest {
+export async function exportHandback(config: AgentConfig, id: string, since: string | null): Promise<ExportManifest> {
     const outbox = outboxOf(config);
     const partial = `${outbox}.partial`;
     fs.rmSync(partial, { recursive: true, force: true });
     const { dbs, files } = ensureExportSpace(config, since);
     fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
-    const entries = dbs.map((db, i): ExportEntry => {
-        const file = `${i}-${path.basename(db.live)}`;
+    // Copied side by side, without blocking the agent, which goes on answering meanwhile.
+    const entries = await mapBounded(dbs.map((db, i) => ({ db, file: `${i}-${path.basename(db.live)}` })), commandParallelism(), async ({ db, file }): Promise<ExportEntry> => {
         const copy = path.join(partial, file);
-        execFileSync("sqlite3", [db.live, `.backup '${copy}'`], { timeout: 120_000 });
+        await runCommand("sqlite3", [db.live, `.backup '${copy}'`], "", BACKUP_TIMEOUT_MS);
         syncPath(copy);
         return { file, live: db.live, bytes: fs.statSync(copy).size };
     });

@@ -49,9 +49,11 @@ const NOTHING_UNMERGED = "nothing unmerged";
 /** Has the standby stop and finish its export (or name the one it has), and merges it here; a failback then owes the replicas a fresh start. */
 async function mergePending(config: AgentConfig, token: string, deadline: Deadline, failback = false): Promise<string> {
     const handBack = (ms: number) => callStandby(config, token, "/deactivate", { export: true }, ms);
+    const started = Date.now();
     const answer = (await deadline.within("the standby's hand-back", STANDBY_CALL_TIMEOUT_MS, handBack)) as { handback: Handback | null };
     const handback = answer.handback;
     if (!awaitsMerge(handback)) return NOTHING_UNMERGED;
+    log(`flip: the standby stopped and exported ${handback.exported.length} databases in ${Date.now() - started} ms`);
     if (failback) reseed.owe(config, handback.id);
     const merged = await mergeHandback(config, token, handback, deadline);
     log(`flip: merged the standby's export ${handback.id}: ${merged}`);

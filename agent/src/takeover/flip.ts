@@ -70,7 +70,9 @@ interface HandedOver {
 }
 
 async function askToTakeOver(config: AgentConfig, token: string, deadline: Deadline): Promise<HandedOver> {
+    const started = Date.now();
     const expect = await fingerprints(config);
+    log(`flip: fingerprints of ${Object.keys(expect).length} databases taken in ${Date.now() - started} ms; asking the standby to take over`);
     const reason = "switchover: the config made the standby active";
     return (await deadline.within("the standby's takeover", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/activate", { reason, expect }, ms))) as HandedOver;
 }

@@ -65,7 +65,7 @@ function roomBeforeStopping(config: AgentConfig): void {
 
 async function exportAndRecord(config: AgentConfig, intent: Handback): Promise<HandbackResult> {
     const timeline = await deactivate(config);
-    const manifest = exportHandback(config, intent.id, takeoverStart(config));
+    const manifest = await exportHandback(config, intent.id, takeoverStart(config));
     const files = manifest.files ?? [];
     const handback: Handback = { ...intent, state: "exported", exported: manifest.entries, fileBytes: files.reduce((sum, f) => sum + f.bytes, 0) };
     writeState(config.stateDir, HANDBACK, handback);

@@ -13,6 +13,7 @@ import { ensureSpace } from "../core/disk-space";
 import { FILES_DIR, mergeFiles, sha256 } from "./file-handback";
 import { inboxFor, pruneInbox } from "./inbox";
 import { writeState } from "../core/state";
+import { fewNamed } from "../replication/litestream-sync";
 import { commandParallelism, mapBounded } from "../core/bounded";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
@@ -92,18 +93,23 @@ export async function mergeHandback(config: AgentConfig, token: string, handback
     const inbox = inboxFor(config, handbackId);
     const bytes = handback.exported.reduce((sum, e) => sum + (e.bytes ?? 0), 0) + (handback.fileBytes ?? 0);
     ensureSpace(inbox, bytes, `the pull of the standby's export ${handbackId}`);
+    const pullStarted = Date.now();
     deadline.run("the pull of the standby's export", COMMAND_LIMIT_MS, HOST_COMMANDS.fileSync, ["pull", "outbox", inbox], { stdio: ["ignore", "pipe", "pipe"] });
+    const pulledMs = Date.now() - pullStarted;
     const manifest = JSON.parse(fs.readFileSync(path.join(inbox, MANIFEST), "utf8")) as ExportManifest;
     if (manifest.id !== handbackId) throw new Error(`the standby's outbox holds export ${manifest.id}, not ${handbackId}; run the flip again`);
     // The manifest comes from the other host: every copy must be a plain file in the inbox and go only where this host's config allows.
     const entries = checkManifestEntries(manifest.entries, { databases: config.databases.map((db) => db.path), tenantsDir: config.tenantsDir });
     const fileEntries = checkManifestFiles(manifest.files, config.fileSync?.paths ?? []);
     checkPulled(inbox, entries, fileEntries, FILES_DIR, sha256);
-    const lines = entries.map((e) => deadline.run(`the merge of ${e.live}`, COMMAND_LIMIT_MS, HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live]).trim());
+    const mergeStarted = Date.now();
+    // Each copy goes into a database of its own: they are merged side by side.
+    const lines = (await mapBounded(entries, commandParallelism(), (e) => deadline.runAsync(`the merge of ${e.live}`, COMMAND_LIMIT_MS, HOST_COMMANDS.merge, [path.join(inbox, e.file), e.live]))).map((l) => l.trim());
+    const mergedMs = Date.now() - mergeStarted;
     const files = mergeFiles(fileEntries, inbox, handbackId);
     writeState(config.stateDir, MERGED, { id: handbackId, at: new Date().toISOString(), lines, files });
     pruneInbox(config);
     await deadline.within("telling the standby its export is merged", STANDBY_CALL_TIMEOUT_MS, (ms) => callStandby(config, token, "/merged", { id: handbackId }, ms));
-    const databases = lines.length === 0 ? "nothing to merge" : lines.map((l) => l.replace(/^merged \S+ into /, "")).join("; ");
-    return `${databases}; ${files}`;
+    const databases = lines.length === 0 ? "nothing to merge" : fewNamed(lines.map((l) => l.replace(/^merged \S+ into /, "")), "; ");
+    return `${databases}; ${files}; pulled in ${pulledMs} ms, merged in ${mergedMs} ms`;
 }
