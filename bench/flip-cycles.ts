@@ -17,6 +17,14 @@ export interface FlipMeasure {
     stepsSeconds: number;
     acked: number;
     lost: number;
+    /** The flip's own account of its steps and their times (its "flip:", "switchover:" and "failback:" lines), when it printed one. */
+    detail?: string;
+}
+
+/** The flip's lines from a `pulumi up`'s output. */
+export function flipLines(output: string): string {
+    const lines = output.split("\n").map((l) => /\b((?:flip|switchover|failback): .*)$/.exec(l)?.[1]).filter((l): l is string => Boolean(l));
+    return [...new Set(lines)].join("\n");
 }
 
 function ids(env: LabEnv, host: LabHost): Set<string> {
@@ -27,16 +35,19 @@ function ok(r: Result, what: string): void {
     if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}${r.stdout}`);
 }
 
-async function measured(env: LabEnv, sampler: Sampler, to: LabHost, flip: () => Promise<number | void>, lostFrom: (load: Load) => { id: string }[]): Promise<FlipMeasure> {
+async function measured(env: LabEnv, sampler: Sampler, to: LabHost, flip: () => Promise<number | string | void>, lostFrom: (load: Load) => { id: string }[]): Promise<FlipMeasure> {
     const load = new Load(env, sampler);
     let started = 0;
     let serving = 0;
     let stepsDone = 0;
+    let detail: string | undefined;
     try {
         await sleep(3000);
         started = Date.now();
         const watching = waitFor(`${to} to serve`, () => (sampler.serving() === to ? Date.now() : undefined), 120_000, 50);
-        started = (await flip()) ?? started;
+        const flipped = await flip();
+        if (typeof flipped === "number") started = flipped;
+        if (typeof flipped === "string") detail = flipLines(flipped) || undefined;
         stepsDone = Date.now();
         serving = await watching;
         await sleep(2000);
@@ -49,6 +60,7 @@ async function measured(env: LabEnv, sampler: Sampler, to: LabHost, flip: () => 
         stepsSeconds: (stepsDone - started) / 1000,
         acked: load.acked.length,
         lost: lostFrom(load).filter((a) => !survived.has(a.id)).length,
+        ...(detail ? { detail } : {}),
     };
 }
 
@@ -59,8 +71,10 @@ function planned(env: LabEnv, sampler: Sampler, to: LabHost, what: string): Prom
         sampler,
         to,
         async () => {
-            ok(await flipServing(env, "primary", to === "primary"), `${what}: primary stack`);
+            const primary = await flipServing(env, "primary", to === "primary");
+            ok(primary, `${what}: primary stack`);
             ok(await flipServing(env, "standby", to === "standby"), `${what}: standby stack`);
+            return primary.stdout + primary.stderr;
         },
         (load) => load.acked,
     );

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { replicaPathOf } from "../src/render/litestream-config";
 import { LAB_TENANT, PATHS, projectDir, pulumi, pulumiOk, setConfig } from "../lab/engine";
 import { hosts, LabEnv, LabHost, sshAsync } from "../lab/lab";
-import { Load, Sampler, upOk } from "../lab/runtime-harness";
+import { Load, LoadAck, Sampler, upOk } from "../lab/runtime-harness";
 import { failback, FlipMeasure, switchover } from "./flip-cycles";
 import { backAfterAutomatic, median, powerOff, progress, round } from "./power-off";
 
@@ -66,73 +66,6 @@ async function run(env: LabEnv, host: LabHost, command: string, input?: string, 
     const r = await sshAsync(env, host, command, input, timeoutMs);
     if (r.status !== 0) throw new Error(`${host}: '${command.slice(0, 120)}' failed (${r.status}): ${r.stderr}${r.stdout}`.slice(0, 2000));
     return r.stdout;
-}
-
-export interface TenantAck {
-    tenant: string;
-    id: string;
-    seq: number;
-    host: LabHost;
-    at: number;
-}
-
-/** 1 event/s to each tenant, spread over the second, to whichever host serves; acknowledged after commit. */
-export class TenantLoad {
-    /** Per tenant, across loads: an id is never written twice (the scoreboard ignores a repeated one). */
-    private static readonly seq = new Map<string, number>();
-    readonly acked: TenantAck[] = [];
-    failures = 0;
-    private running = true;
-    private readonly loop: Promise<void>;
-
-    constructor(
-        private readonly env: LabEnv,
-        private readonly sampler: Sampler,
-        private readonly tenants: string[],
-    ) {
-        this.loop = tenants.length > 0 ? this.run() : Promise.resolve();
-    }
-
-    private async run(): Promise<void> {
-        const started = Date.now();
-        for (let second = 0; this.running; second++) {
-            for (let i = 0; i < this.tenants.length && this.running; i++) {
-                const wait = started + second * 1000 + Math.floor((i * 1000) / this.tenants.length) - Date.now();
-                if (wait > 0) await sleep(wait);
-                const host = this.sampler.serving();
-                if (!host) {
-                    this.failures += 1;
-                    continue;
-                }
-                void this.post(host, this.tenants[i]);
-            }
-        }
-    }
-
-    private async post(host: LabHost, tenant: string): Promise<void> {
-        const seq = (TenantLoad.seq.get(tenant) ?? 0) + 1;
-        TenantLoad.seq.set(tenant, seq);
-        const id = `t-${tenant}-${seq}`;
-        try {
-            const response = await fetch(`http://${this.env.address[host]}:${SCOREBOARD_PORT}/v1/events`, {
-                method: "POST",
-                headers: { "content-type": "application/json", "x-tenant": tenant },
-                body: JSON.stringify({ id, kind: "tenant-load" }),
-                signal: AbortSignal.timeout(2000),
-            });
-            await response.text();
-            if (response.ok) this.acked.push({ tenant, id, seq, host, at: Date.now() });
-            else this.failures += 1;
-        } catch {
-            this.failures += 1;
-        }
-    }
-
-    async stop(): Promise<void> {
-        this.running = false;
-        await this.loop;
-        await sleep(2500);
-    }
 }
 
 /** The first event of each tenant, through the scoreboard, which creates its database; 20 at a time. */
@@ -208,7 +141,7 @@ for t in threads:
 `;
 
 /** Lag of each sampled acknowledged write: from its acknowledgement to the first restore on the standby that holds it. */
-export function lags(acks: TenantAck[], probeOutput: string, from: number, until: number): { lags: number[]; unseen: number } {
+export function lags(acks: LoadAck[], probeOutput: string, from: number, until: number): { lags: number[]; unseen: number } {
     const seen = new Map<string, { at: number; seq: number }[]>();
     for (const line of probeOutput.trim().split("\n")) {
         const [tenant, at, seq] = line.split(" ");
@@ -219,9 +152,9 @@ export function lags(acks: TenantAck[], probeOutput: string, from: number, until
     const out: number[] = [];
     let unseen = 0;
     for (const ack of acks) {
-        const restores = seen.get(ack.tenant);
-        if (!restores || ack.at < from || ack.at > until) continue;
-        const first = restores.find((r) => r.seq >= ack.seq);
+        const restores = ack.tenant === undefined ? undefined : seen.get(ack.tenant);
+        if (!restores || ack.seq === undefined || ack.at < from || ack.at > until) continue;
+        const first = restores.find((r) => r.seq >= ack.seq!);
         if (first) out.push(Math.max(0, first.at - ack.at) / 1000);
         else unseen += 1;
     }
@@ -302,14 +235,14 @@ async function litestreamRestart(env: LabEnv): Promise<Record<string, unknown>> 
 }
 
 /** Acknowledged events a host lacks. */
-function lost(acks: TenantAck[], held: Set<string>): number {
+function lost(acks: LoadAck[], held: Set<string>): number {
     return acks.filter((a) => !held.has(a.id)).length;
 }
 
 async function planned(env: LabEnv, sampler: Sampler, tenants: string[]): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const [name, flip, to] of [["switchover", switchover, "standby"], ["failback", failback, "primary"]] as const) {
-        const load = new TenantLoad(env, sampler, tenants);
+        const load = new Load(env, sampler, tenants);
         let measure: FlipMeasure;
         try {
             measure = await flip(env, sampler);
@@ -322,6 +255,7 @@ async function planned(env: LabEnv, sampler: Sampler, tenants: string[]): Promis
         out[`tenant_${name}_main_events_lost`] = measure.lost;
         out[`tenant_${name}_tenant_events_lost`] = lost(load.acked, held);
         out[`tenant_${name}_tenant_events_acked`] = load.acked.length;
+        if (measure.detail) out[`tenant_${name}_detail`] = measure.detail;
         progress(`  ${name}: ${measure.seconds.toFixed(1)} s to serving, main lost ${measure.lost}/${measure.acked}, tenant lost ${lost(load.acked, held)}/${load.acked.length}`);
     }
     return out;
@@ -331,7 +265,7 @@ async function powerOffs(env: LabEnv, sampler: Sampler, tenants: string[]): Prom
     if (KILLS < 1) return {};
     const runs: Record<string, number | string>[] = [];
     for (let n = 1; n <= KILLS; n++) {
-        const load = new TenantLoad(env, sampler, tenants);
+        const load = new Load(env, sampler, tenants);
         let p: Awaited<ReturnType<typeof powerOff>>;
         try {
             p = await powerOff(env, sampler);
@@ -341,6 +275,7 @@ async function powerOffs(env: LabEnv, sampler: Sampler, tenants: string[]): Prom
         const step = (name: string) => p.timeline.filter((t) => t.step === name).reduce((sum, t) => sum + t.ms, 0) / 1000;
         const held = await tenantEventIds(env, "standby");
         const acked = load.acked.filter((a) => a.host === "primary" && a.at <= p.poweredOff);
+        const lostAcks = acked.filter((a) => !held.has(a.id));
         const r = {
             rto_s: round(p.kill.rto_s),
             detection_s: round(p.kill.detection_s),
@@ -349,10 +284,12 @@ async function powerOffs(env: LabEnv, sampler: Sampler, tenants: string[]): Prom
             other_activation_s: round(step("witness") + step("place files")),
             restore_detail: p.timeline.find((t) => t.step === "restore")?.detail ?? "",
             main_events_lost: p.kill.events_lost,
-            tenant_events_lost: lost(acked, held),
+            tenant_events_lost: lostAcks.length,
             tenant_events_acked: acked.length,
+            // How far back from the power-off acknowledged tenant writes were lost: the unplanned RPO.
+            tenant_rpo_s: lostAcks.length ? round((p.poweredOff - Math.min(...lostAcks.map((a) => a.at))) / 1000) : 0,
         };
-        progress(`  power-off ${n}/${KILLS}: RTO ${r.rto_s} s (detection ${r.detection_s}, restore ${r.restore_s}, services ${r.services_s}); lost ${r.main_events_lost} main, ${r.tenant_events_lost}/${r.tenant_events_acked} tenant`);
+        progress(`  power-off ${n}/${KILLS}: RTO ${r.rto_s} s (detection ${r.detection_s}, restore ${r.restore_s}, services ${r.services_s}); lost ${r.main_events_lost} main, ${r.tenant_events_lost}/${r.tenant_events_acked} tenant, the last ${r.tenant_rpo_s} s`);
         const back = await backAfterAutomatic(env, sampler, 10);
         progress(`  failback after it: ${back.seconds.toFixed(1)} s to serving, lost ${back.lost}/${back.acked}`);
         runs.push({ ...r, failback_s: round(back.seconds), failback_events_lost: back.lost });
@@ -367,6 +304,7 @@ async function powerOffs(env: LabEnv, sampler: Sampler, tenants: string[]): Prom
         tenant_rto_services_s_median: round(median(col("services_s"))),
         tenant_unplanned_main_events_lost_max: Math.max(...col("main_events_lost")),
         tenant_unplanned_tenant_events_lost_max: Math.max(...col("tenant_events_lost")),
+        tenant_rpo_s_max: round(Math.max(...col("tenant_rpo_s"))),
         tenant_failback_after_automatic_s_median: round(median(col("failback_s"))),
         tenant_power_offs: runs,
     };
@@ -418,12 +356,13 @@ export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): P
         progress(`tenants ${n}: all created and replicated after ${out.tenant_all_replicated_s} s`);
 
         // Steady state: 1/s per tenant and the 50/s main load, lag probed on a sample, Litestream watched.
-        const load = new TenantLoad(env, sampler, tenants);
+        const load = new Load(env, sampler, tenants);
         const main = new Load(env, sampler);
         const sampled = [...new Set(Array.from({ length: Math.min(LAG_SAMPLES, n) }, (_, k) => tenants[Math.floor((k * n) / Math.min(LAG_SAMPLES, n))]))];
         let probe = "";
         const rss: number[] = [];
         const sshd: { processes: number; pssKb: number }[] = [];
+        const anon: Record<string, number[]> = { primary: [], standby: [] };
         let windowStart = 0;
         let windowEnd = 0;
         let cpuPct = 0;
@@ -435,6 +374,8 @@ export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): P
             while (Date.now() - windowStart < WINDOW_S * 1000) {
                 rss.push((await litestreamFigures(env)).rssKb);
                 sshd.push(await sshdFigures(env));
+                const memory = memoryFigures();
+                for (const host of ["primary", "standby"]) if (memory[host]?.anon_mib !== undefined) anon[host].push(memory[host].anon_mib);
                 await sleep(5000);
             }
             const last = await litestreamFigures(env);
@@ -446,7 +387,7 @@ export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): P
             await Promise.all([load.stop(), main.stop()]);
         }
         const lag = lags(
-            load.acked.filter((a) => sampled.includes(a.tenant)),
+            load.acked.filter((a) => a.tenant !== undefined && sampled.includes(a.tenant)),
             probe,
             windowStart + 2000,
             windowEnd - 5000,
@@ -467,19 +408,22 @@ export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): P
             litestream_cpu_pct: round(cpuPct),
             standby_sshd_processes: sshd.length ? Math.max(...sshd.map((s) => s.processes)) : null,
             standby_sshd_pss_mb: sshd.length ? round(Math.max(...sshd.map((s) => s.pssKb)) / 1024) : null,
+            // The processes' own memory under load, page cache left out: what the host's RAM must hold.
+            memory_anon_mb_primary_max: anon.primary.length ? Math.max(...anon.primary) : null,
+            memory_anon_mb_standby_max: anon.standby.length ? Math.max(...anon.standby) : null,
             standby_replica_disk_mb: round(disk[0] / 1024),
             standby_tenant_replica_disk_mb: round((disk[1] ?? 0) / 1024),
             standby_replica_fs_free_mb: round((disk[2] ?? 0) / 1024),
         });
         progress(
             `tenants ${n}: lag p50 ${out.tenant_lag_s_p50} s, p99 ${out.tenant_lag_s_p99} s, max ${out.tenant_lag_s_max} s (${lag.lags.length} samples, ${lag.unseen} unseen); ` +
-                `Litestream ${out.litestream_rss_mb} MB, ${out.litestream_cpu_pct} % CPU; standby sshd ${out.standby_sshd_processes} processes, ${out.standby_sshd_pss_mb} MB PSS; replicas ${out.standby_replica_disk_mb} MB`,
+                `Litestream ${out.litestream_rss_mb} MB, ${out.litestream_cpu_pct} % CPU; processes' memory primary ${out.memory_anon_mb_primary_max} MB, standby ${out.memory_anon_mb_standby_max} MB; standby sshd ${out.standby_sshd_processes} processes, ${out.standby_sshd_pss_mb} MB PSS; replicas ${out.standby_replica_disk_mb} MB`,
         );
 
         Object.assign(out, await litestreamRestart(env));
         progress(`tenants ${n}: Litestream restarted: ${out.litestream_restart_active ? "active" : "NOT active"}, ${out.litestream_restart_auto_restarts} automatic restarts, ${out.litestream_restart_open_store_failures} 'cannot open store'`);
 
-        const upLoad = new TenantLoad(env, sampler, tenants);
+        const upLoad = new Load(env, sampler, tenants);
         try {
             out.tenant_up_s = round(await oneMoreTenantStack(env));
         } finally {

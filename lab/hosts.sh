@@ -259,7 +259,9 @@ memory_limit() {
     log "$name: WARNING: no memory limit applied: no systemd as PID 1, no writable cgroup v1 memory controller, no cgroup v2 memory controller; the host boots with this machine's memory"
 }
 
-# Limit, use, peak and OOM kills of a host's memory cgroup, one line.
+# Limit, use, peak and OOM kills of a host's memory cgroup, one line. Use and
+# peak count the page cache, which the kernel gives back under pressure;
+# anon_mib is the processes' own memory (anonymous pages, shared memory).
 memory_report() {
     local name=$1 pid cg kind dir
     pid=$(cat "$STATE/$name.pid" 2>/dev/null || true)
@@ -267,16 +269,18 @@ memory_report() {
     if ! cg=$(memory_cgroup_of "$pid"); then echo "$name: no memory cgroup found"; return; fi
     read -r kind dir <<<"$cg"
     if [ "$kind" = v1 ]; then
-        printf '%s: limit_mib=%s usage_mib=%s peak_mib=%s oom_kills=%s cgroup=%s\n' "$name" \
+        printf '%s: limit_mib=%s usage_mib=%s peak_mib=%s anon_mib=%s oom_kills=%s cgroup=%s\n' "$name" \
             "$(($(cat "$dir/memory.limit_in_bytes") / 1048576))" "$(($(cat "$dir/memory.usage_in_bytes") / 1048576))" \
-            "$(($(cat "$dir/memory.max_usage_in_bytes") / 1048576))" "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.oom_control")" "$dir"
+            "$(($(cat "$dir/memory.max_usage_in_bytes") / 1048576))" "$(awk '$1 == "total_rss" || $1 == "total_shmem" { n += $2 } END { print int(n / 1048576) }' "$dir/memory.stat")" \
+            "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.oom_control")" "$dir"
     else
         local max peak
         max=$(cat "$dir/memory.max")
         [ "$max" = max ] || max=$((max / 1048576))
         peak=$(cat "$dir/memory.peak" 2>/dev/null || echo 0)
-        printf '%s: limit_mib=%s usage_mib=%s peak_mib=%s oom_kills=%s cgroup=%s\n' "$name" "$max" \
-            "$(($(cat "$dir/memory.current") / 1048576))" "$((peak / 1048576))" "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.events")" "$dir"
+        printf '%s: limit_mib=%s usage_mib=%s peak_mib=%s anon_mib=%s oom_kills=%s cgroup=%s\n' "$name" "$max" \
+            "$(($(cat "$dir/memory.current") / 1048576))" "$((peak / 1048576))" "$(awk '$1 == "anon" || $1 == "shmem" { n += $2 } END { print int(n / 1048576) }' "$dir/memory.stat")" \
+            "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.events")" "$dir"
     fi
 }
 

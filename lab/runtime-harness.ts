@@ -149,57 +149,83 @@ async function witnessRoute(env: LabEnv, sampler: Sampler, req: http.IncomingMes
     res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(out!.slice(0, end));
 }
 
+/** An acknowledged event: written to `host`'s scoreboard, committed there at `at`; a tenant's carry the tenant and its sequence number. */
+export interface LoadAck {
+    id: string;
+    host: LabHost;
+    at: number;
+    tenant?: string;
+    seq?: number;
+}
+
+/**
+ * Events to whichever host serves, each acknowledged by the scoreboard after
+ * commit, spread evenly over each second: LOAD_PER_SECOND to the main
+ * database, or with `tenants` one a second to each tenant's database
+ * (X-Tenant). A tenant's event ids carry a sequence number that never repeats
+ * across loads (the scoreboard ignores a repeated id).
+ */
 export class Load {
-    readonly acked: { id: string; host: LabHost; at: number }[] = [];
+    private static readonly tenantSeq = new Map<string, number>();
+    readonly acked: LoadAck[] = [];
     failures = 0;
     private running = true;
-    private loop: Promise<void>;
+    private readonly loop: Promise<void>;
 
     constructor(
         private readonly env: LabEnv,
         private readonly sampler: Sampler,
+        private readonly tenants: string[] = [],
+        private readonly timeoutMs = tenants.length > 0 ? 2000 : 1000,
     ) {
         this.loop = this.run();
     }
 
     private async run(): Promise<void> {
-        let n = 0;
+        const perSecond = this.tenants.length || LOAD_PER_SECOND;
         const started = Date.now();
-        while (this.running) {
-            const due = started + (n * 1000) / LOAD_PER_SECOND;
+        for (let n = 0; this.running; n++) {
+            const due = started + (n * 1000) / perSecond;
             await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+            if (!this.running) break;
             const host = this.sampler.serving();
-            const id = `load-${process.pid}-${n++}`;
             if (!host) {
                 this.failures += 1;
                 continue;
             }
-            void this.post(host, id);
+            void this.post(host, this.tenants.length > 0 ? this.nextTenantEvent(this.tenants[n % perSecond]) : { id: `load-${process.pid}-${n}` });
         }
     }
 
-    private async post(host: LabHost, id: string): Promise<void> {
+    private nextTenantEvent(tenant: string): { id: string; tenant: string; seq: number } {
+        const seq = (Load.tenantSeq.get(tenant) ?? 0) + 1;
+        Load.tenantSeq.set(tenant, seq);
+        return { id: `t-${tenant}-${seq}`, tenant, seq };
+    }
+
+    private async post(host: LabHost, event: { id: string; tenant?: string; seq?: number }): Promise<void> {
         try {
             const response = await fetch(`http://${this.env.address[host]}:8100/v1/events`, {
                 method: "POST",
-                headers: { "content-type": "application/json" },
-                body: JSON.stringify({ id, kind: "load" }),
-                signal: AbortSignal.timeout(1000),
+                headers: { "content-type": "application/json", ...(event.tenant ? { "x-tenant": event.tenant } : {}) },
+                body: JSON.stringify({ id: event.id, kind: event.tenant ? "tenant-load" : "load" }),
+                signal: AbortSignal.timeout(this.timeoutMs),
             });
-            if (response.ok) this.acked.push({ id, host, at: Date.now() });
+            await response.text();
+            if (response.ok) this.acked.push({ ...event, host, at: Date.now() });
             else this.failures += 1;
         } catch {
             this.failures += 1;
         }
     }
 
+    /** Stops sending, and waits out the answers still on their way. */
     async stop(): Promise<void> {
         this.running = false;
         await this.loop;
-        await new Promise((r) => setTimeout(r, 1200));
+        await new Promise((r) => setTimeout(r, this.timeoutMs + 200));
     }
 }
-
 
 /** Both hosts as `pulumi up` of the primary, standby and tenant stacks leaves them, the primary serving. */
 /** The primary powered off under load; the load runs on until a moment after the standby serves. */

@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { replicateOnce, sql } from "./litestream-replica";
-import { countReplicatedCommand, LAG_PROBE, lags, TenantAck, tenantCounts, tenantEventIdsCommand, tenantIds } from "../../bench/tenants";
+import { countReplicatedCommand, LAG_PROBE, lags, tenantCounts, tenantEventIdsCommand, tenantIds } from "../../bench/tenants";
+import type { LoadAck } from "../../lab/runtime-harness";
 
 // The tenant section of the benchmark runs on the lab only; what it runs on the
 // hosts (the lag probe, the shell lines) is run here against real Litestream
@@ -34,7 +35,7 @@ describe("the benchmark's tenant section", () => {
     });
 
     it("times each sampled write from its acknowledgement to the first restore that holds it", () => {
-        const ack = (tenant: string, seq: number, at: number): TenantAck => ({ tenant, id: `t-${tenant}-${seq}`, seq, host: "primary", at });
+        const ack = (tenant: string, seq: number, at: number): LoadAck => ({ tenant, id: `t-${tenant}-${seq}`, seq, host: "primary", at });
         const probe = ["bench-000 1500 1", "bench-000 2600 2", "bench-001 900 1", "bench-001 3000 1", ""].join("\n");
         const r = lags([ack("bench-000", 1, 1000), ack("bench-000", 2, 2000), ack("bench-000", 3, 2900), ack("bench-001", 1, 1000), ack("bench-002", 1, 1000)], probe, 0, 10_000);
         // bench-001's write was in a restore started before its acknowledgement: 0, not negative. bench-002 was not probed.
