@@ -115,6 +115,22 @@ describe("automatic failover on real hosts", { timeout: 15 * 60_000 }, () => {
         assert.deepEqual(listening, [`${LINK.standby}:8300`, "127.0.0.1:8300"]);
     });
 
+    it("keeps the link's rules when the host's own firewall is restarted or reloaded (nftables.service flushes the ruleset)", async () => {
+        const linkRules = () => ssh(env, "standby", "nft list table inet wirebot_link").status === 0;
+        for (const action of ["restart", "reload"]) {
+            // A table of no one's: gone after the action shows that the ruleset really was flushed.
+            sshOk(env, "standby", "nft add table inet wblab_flush_marker");
+            sshOk(env, "standby", `systemctl ${action} nftables.service`);
+            assert.notEqual(ssh(env, "standby", "nft list table inet wblab_flush_marker").status, 0, `nftables.service ${action} flushed the ruleset`);
+            assert.ok(linkRules(), `the link's rules are back after nftables.service ${action}`);
+            assert.equal(ssh(env, "standby", "systemctl is-active wirebot-link-firewall.service").stdout.trim(), "active");
+            assert.notEqual(await tcpProbe(env.address.standby, 8300, 3000), "connected", `the agent port took a connection after nftables.service ${action}`);
+        }
+        // Back as the host was: nftables.service stopped (it flushes, and the link's unit goes with it), the link's rules loaded again.
+        sshOk(env, "standby", "systemctl stop nftables.service && systemctl start wirebot-link-firewall.service");
+        assert.ok(linkRules());
+    });
+
     it("runs the agents' traffic over WireGuard: each host pins the other's key, a recent handshake, the heartbeats from the primary's link address", async () => {
         const publicKey: Record<LabHost, string> = {
             primary: sshOk(env, "primary", `wg show ${LINK.interface} public-key`).trim(),

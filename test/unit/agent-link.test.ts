@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { existingStandbyOptions, PRIMARY_OUTPUTS, standbyOptions } from "./fixtures";
-import { fileContent, LINK_PUBLIC_KEYS, ProgramRun, runProgram } from "./harness";
+import { fileContent, LINK_PUBLIC_KEYS, ProgramRun, reloadedWithNftables, runProgram } from "./harness";
 import { endpointOf, linkAddresses, linkSubnetProblem, overlapsSubnet } from "../../src/config/link-addresses";
 import { DEFAULT_LINK } from "../../src/config/schema";
 import { firewallRules } from "../../src/components/agent-link";
@@ -135,6 +135,7 @@ describe("the agents' link", () => {
                 assert.doesNotMatch(rules, /dport (22|8100|18789)\b/, "nothing else the host serves is touched");
                 assert.equal(fileContent(run, `${host}-file-etc-systemd-system-wirebot-link-firewall.service`), fs.readFileSync(path.join(__dirname, "../../host/systemd/wirebot-link-firewall.service"), "utf8"));
                 assert.match(stdinOf(run, `${host}-link-firewall`), /^UNITS='wirebot-link-firewall\.service'$/m);
+                assert.match(fileContent(run, `${host}-file-etc-systemd-system-wirebot-link-firewall.service`), reloadedWithNftables("/etc/wirebot/link-firewall.nft"));
                 assert.ok(run.byName(`${host}-link`).dependencies.includes(`command:remote:Command::${host}-link-firewall`), "the port is closed to others before the link listens");
             }
         });

@@ -272,3 +272,9 @@ export const DEFAULT_SERVER_TYPES = [
     serverType("cpx21", "x86", US),
     serverType("cpx22", "x86", EU),
 ];
+
+/** The unit loads its rules again whenever nftables.service is reloaded or restarted, whose ruleset may flush them. */
+export function reloadedWithNftables(file: string): RegExp {
+    const f = file.replace(/[.]/g, "\\.");
+    return new RegExp(`^After=nftables\\.service\\n(#.*\\n)*PartOf=nftables\\.service\\nReloadPropagatedFrom=nftables\\.service$[\\s\\S]*^ExecStart=/usr/sbin/nft -f ${f}\\nExecReload=/usr/sbin/nft -f ${f}$`, "m");
+}

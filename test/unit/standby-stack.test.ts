@@ -4,7 +4,7 @@ import { ADMIN_PUBLIC_KEY, amd64Binary, arm64Binary, existingStandbyOptions, PRI
 import { fileSyncPaths } from "../../src/render/file-sync";
 import { nextCommand } from "../../src/stacks/standby";
 import { readAsset } from "../../src/render/templates";
-import { configErrorOf, FILE_SYNC_PUBLIC_KEY, fileContent, RecordedResource, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
+import { configErrorOf, FILE_SYNC_PUBLIC_KEY, fileContent, RecordedResource, reloadedWithNftables, REPLICATION_PUBLIC_KEY, runProgram } from "./harness";
 
 const hetznerStandby = (extra: Record<string, unknown>) => ({ provider: "hetzner", hetzner: { sshPublicKey: ADMIN_PUBLIC_KEY, ...extra } });
 
@@ -85,6 +85,7 @@ describe("standby stack on Hetzner", () => {
         assert.match(unit, /^ExecStart=\/usr\/sbin\/nft -f \/etc\/wirebot-metadata-guard\.nft$/m);
         assert.match(unit, /^Before=network-pre\.target /m);
         assert.match(unit, /^After=nftables\.service$/m);
+        assert.match(unit, reloadedWithNftables("/etc/wirebot-metadata-guard.nft"));
         assert.match(unit, /^WantedBy=sysinit\.target$/m);
 
         // cloud-init: nftables installed, both files written, the guard enabled and started before anything else runs.
