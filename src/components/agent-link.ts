@@ -4,6 +4,7 @@ import type { LinkConfig } from "../config/schema";
 import { endpointOf, linkAddresses } from "../config/link-addresses";
 import { hostFile } from "../host/host-file";
 import { remoteStep } from "../host/remote-step";
+import { publicHalf } from "../host/push-key";
 import { SshHost } from "../host/ssh-host";
 import { unitRevisions } from "../render/service-units";
 import { readAsset, renderTemplate } from "../render/templates";
@@ -81,7 +82,7 @@ export class AgentLink extends pulumi.ComponentResource {
                 { host: end.host, script: "link-key.sh", inputs: { KEY_PATH: linkKeyPath(link), HOST_LABEL: label(end), PACKAGES_POLICY: end.packages }, timeoutSeconds },
                 after,
             );
-            publicKeys[role] = keys[role].stdout.apply(lastLine);
+            publicKeys[role] = publicHalf(keys[role]);
             firewalls[role] = linkFirewall(end.host, firewallRules(role, link, args.agentPort, ends[other(role)].sources), timeoutSeconds, {
                 parent: this,
                 dependsOn: [keys[role]],
@@ -125,11 +126,6 @@ export class AgentLink extends pulumi.ComponentResource {
 
 /** A WireGuard public key: 32 bytes in base64. */
 const WG_PUBLIC_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
-
-/** What a key step prints last: the public half of the key it made. */
-function lastLine(out: string): string {
-    return out.trim().split("\n").pop() ?? "";
-}
 
 export interface WgQuickConfArgs {
     role: Role;

@@ -9,5 +9,10 @@ import { SshHost } from "./ssh-host";
  */
 export function pushKey(name: string, primary: SshHost, keyPath: string, comment: string, timeoutSeconds: number, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
     const step = remoteStep(name, { host: primary, script: "replication-key.sh", inputs: { KEY_PATH: keyPath, KEY_COMMENT: comment }, timeoutSeconds }, opts);
+    return publicHalf(step);
+}
+
+/** A key step prints the public half of the key it made last; the private half never leaves the host. */
+export function publicHalf(step: { stdout: pulumi.Output<string> }): pulumi.Output<string> {
     return step.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
 }

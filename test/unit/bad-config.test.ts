@@ -27,6 +27,14 @@ const secretsUnmarked = (options: RunOptions, key: string): RunOptions => ({
     secretKeys: (options.secretKeys ?? []).filter((k) => k !== key && `wirebot:${k}` !== key),
 });
 
+/** The standby stack's options with the primary stack's output naming the primary by `address`. */
+function withPrimaryHost(options: RunOptions, address: string): RunOptions {
+    const key = "organization/wirebot-failover/primary";
+    const primary = options.stackOutputs![key] as Record<string, Record<string, unknown>>;
+    options.stackOutputs![key] = { ...primary, primaryHost: { ...primary.primaryHost, host: address } };
+    return options;
+}
+
 const cases: BadInput[] = [
     {
         name: "active side neither primary nor standby",
@@ -343,12 +351,7 @@ const cases: BadInput[] = [
     },
     {
         name: "link subnet overlapping the primary's address, read from the primary stack",
-        options: (() => {
-            const options = existingStandbyOptions();
-            const primary = options.stackOutputs!["organization/wirebot-failover/primary"] as Record<string, Record<string, unknown>>;
-            options.stackOutputs!["organization/wirebot-failover/primary"] = { ...primary, primaryHost: { ...primary.primaryHost, host: "10.119.98.1" } };
-            return options;
-        })(),
+        options: withPrimaryHost(existingStandbyOptions(), "10.119.98.1"),
         expect: [/wirebot:link\.subnet: bad value "10\.119\.98\.0\/30": it overlaps the primary's address 10\.119\.98\.1; .*Fix with: pulumi config set --path wirebot:link\.subnet 10\.223\.41\.0\/30/],
     },
     {
@@ -363,12 +366,7 @@ const cases: BadInput[] = [
     },
     {
         name: "primary known by name only, with an existing standby, without the link's source addresses",
-        options: (() => {
-            const options = existingStandbyOptions();
-            const primary = options.stackOutputs!["organization/wirebot-failover/primary"] as Record<string, Record<string, unknown>>;
-            options.stackOutputs!["organization/wirebot-failover/primary"] = { ...primary, primaryHost: { ...primary.primaryHost, host: "hub.example.org" } };
-            return options;
-        })(),
+        options: withPrimaryHost(existingStandbyOptions(), "hub.example.org"),
         expect: [/wirebot:link\.primaryCidrs: missing; the primary is reached as "hub\.example\.org", a name the standby's firewall rule for the link cannot use\. Set the public addresses the primary's WireGuard packets come from: pulumi config set --path 'wirebot:link\.primaryCidrs\[0\]' /],
     },
     {
