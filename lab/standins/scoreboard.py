@@ -25,11 +25,20 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS events (
     created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), payload TEXT)"""
 
 # Writes go through one connection per database, opened once and used only
-# under the write lock: a thread per request, each opening its database again,
-# could not keep up with hundreds of tenants writing every second.
+# under that database's lock: a thread per request, each opening its database
+# again, or one lock for all, could not keep up with hundreds of tenants
+# writing every second.
 _writers = {}
-_write_lock = threading.Lock()
+_locks = {}
+_locks_guard = threading.Lock()
 _stopping = threading.Event()
+
+
+def lock_for(path):
+    with _locks_guard:
+        if path not in _locks:
+            _locks[path] = threading.Lock()
+        return _locks[path]
 
 
 def open_database(path):
@@ -51,7 +60,7 @@ def inode(path):
 
 def writer(path):
     """The database's write connection, opened again if its file was removed or
-    replaced (a restore, a tenant removed); the caller holds _write_lock."""
+    replaced (a restore, a tenant removed); the caller holds lock_for(path)."""
     cached = _writers.get(path)
     if cached is None or cached[1] != inode(path):
         if cached is not None:
@@ -93,7 +102,7 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length", "0"))
             event = json.loads(self.rfile.read(length))
             path, tenant = self.db_path()
-            with _write_lock:
+            with lock_for(path):
                 if _stopping.is_set():
                     return self.reply(503, {"error": "stopping"})
                 writer(path).execute(
@@ -126,8 +135,13 @@ def stop_cleanly(server):
     file do not see until the next recovery, while Litestream, which reads the
     WAL itself, ships it.)"""
     def handler(signum, frame):
-        with _write_lock:
-            _stopping.set()
+        _stopping.set()
+        # Each database's lock once: a write under way finishes (and is acknowledged) first.
+        with _locks_guard:
+            locks = list(_locks.values())
+        for lock in locks:
+            with lock:
+                pass
         threading.Thread(target=server.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, handler)
 
