@@ -11,7 +11,8 @@ export function runCommand(file: string, args: string[], input = "", timeoutMs =
     return new Promise((resolve, reject) => {
         const child = execFile(file, args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
             if (err) {
-                err.message = `Command failed: ${file} ${args.join(" ")}: ${(stderr || err.message).trim()}`;
+                // Shaped as execFileSync's: the command, then what it said.
+                err.message = `Command failed: ${[file, ...args].join(" ")}\n${(stderr || err.message).trim()}`;
                 return reject(Object.assign(err, { stderr }));
             }
             resolve(stdout);

@@ -35,7 +35,7 @@ export async function shipFinalWrites(config: AgentConfig, deadline = Deadline.u
     const live = databasesOf(config).filter((db) => fs.existsSync(db.live));
     const started = Date.now();
     const shipped = await mapBounded(live, commandParallelism(), (db) => shipOne(db.live, deadline));
-    return `${fewNamed(shipped)} in ${Date.now() - started} ms`;
+    return shipped.length === 0 ? "no database to ship" : `${fewNamed(shipped)} in ${Date.now() - started} ms`;
 }
 
 const NAMED = 3;
