@@ -1,0 +1,24 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { fewNamed } from "../../agent/src/replication/litestream-sync";
+import { flipLines } from "../../bench/flip-cycles";
+
+describe("a flip's account with many databases", () => {
+    it("names up to four databases, and past that the first three and the count of the rest", () => {
+        const dbs = (n: number) => Array.from({ length: n }, (_, i) => `/data/t${i}/events.db at transaction ${i + 1}`);
+        assert.equal(fewNamed(dbs(1)), "/data/t0/events.db at transaction 1");
+        assert.equal(fewNamed(dbs(4)), dbs(4).join(", "));
+        assert.equal(fewNamed(dbs(203)), `${dbs(3).join(", ")}, and 200 more databases`);
+        assert.equal(fewNamed(dbs(5), "; "), `${dbs(3).join("; ")}; and 2 more databases`);
+    });
+
+    it("is read back from a pulumi up's output by the bench, each line once", () => {
+        const output = [
+            " ++ command:remote:Command primary-serving creating replacement (0s) [diff: ~stdin,triggers]; flip: writes stopped; shipped /a at transaction 3 in 12 ms",
+            " ++ command:remote:Command primary-serving creating replacement (0s) [diff: ~stdin,triggers]; flip: writes stopped; shipped /a at transaction 3 in 12 ms",
+            "    wirebot-failover: switchover: writes stopped and shipped (/a at transaction 3 in 12 ms), the standby's replicas matched in 40 ms",
+            "Resources: 1 replaced",
+        ].join("\n");
+        assert.equal(flipLines(output), "flip: writes stopped; shipped /a at transaction 3 in 12 ms\nswitchover: writes stopped and shipped (/a at transaction 3 in 12 ms), the standby's replicas matched in 40 ms");
+    });
+});
