@@ -17,6 +17,10 @@ export function runCommand(file: string, args: string[], input = "", timeoutMs =
             }
             resolve(stdout);
         });
+        // A command that exits without reading its input closes the pipe: that write's
+        // EPIPE is no failure of ours (the exit status says how the command went), and
+        // left unhandled it would take the agent down.
+        child.stdin?.on("error", () => undefined);
         child.stdin?.end(input);
     });
 }
