@@ -334,6 +334,23 @@ async function saveJournals(env: LabEnv, n: number, since: string): Promise<stri
     return path.relative(process.cwd(), file);
 }
 
+/**
+ * After a failed section, the operator's way on: the failback run again (a flip
+ * that died halfway is finished by running it again), so that the next section
+ * starts with the primary serving. Whether it did is part of the figures.
+ */
+async function backToPrimary(env: LabEnv, sampler: Sampler, n: number): Promise<Record<string, unknown>> {
+    if (sampler.serving() === "primary") return {};
+    try {
+        const again = await failback(env, sampler);
+        progress(`tenants ${n}: the failback run again: the primary serves after ${again.seconds.toFixed(1)} s, ${again.lost} of ${again.acked} acknowledged events lost`);
+        return { rerun_failback_s: round(again.seconds), rerun_failback_events_lost: again.lost };
+    } catch (err) {
+        progress(`tenants ${n}: the failback run again failed too: ${(err as Error).message.slice(0, 500)}`);
+        return { rerun_failback_error: (err as Error).message.slice(0, 1000) };
+    }
+}
+
 /** The tenant section for N databases; what it measured, keyed as in bench/results/latest.json. */
 export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = { tenants: n, measuredAt: new Date().toISOString(), window_s: WINDOW_S };
@@ -438,6 +455,7 @@ export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): P
         out.error = (err as Error).message.slice(0, 2000);
         progress(`tenants ${n}: FAILED: ${out.error}`);
         out.journals = await saveJournals(env, n, out.measuredAt as string);
+        Object.assign(out, await backToPrimary(env, sampler, n));
     } finally {
         const memory = memoryFigures();
         for (const host of ["primary", "standby"]) {
