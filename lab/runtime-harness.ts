@@ -162,8 +162,8 @@ export interface LoadAck {
  * Events to whichever host serves, each acknowledged by the scoreboard after
  * commit, spread evenly over each second: LOAD_PER_SECOND to the main
  * database, or with `tenants` one a second to each tenant's database
- * (X-Tenant). A tenant's event ids carry a sequence number that never repeats
- * across loads (the scoreboard ignores a repeated id).
+ * (X-Tenant), and none with no tenants. A tenant's event ids carry a sequence
+ * number that never repeats across loads (the scoreboard ignores a repeated id).
  */
 export class Load {
     private static readonly tenantSeq = new Map<string, number>();
@@ -175,14 +175,14 @@ export class Load {
     constructor(
         private readonly env: LabEnv,
         private readonly sampler: Sampler,
-        private readonly tenants: string[] = [],
-        private readonly timeoutMs = tenants.length > 0 ? 2000 : 1000,
+        private readonly tenants?: string[],
+        private readonly timeoutMs = tenants ? 2000 : 1000,
     ) {
-        this.loop = this.run();
+        this.loop = tenants?.length === 0 ? Promise.resolve() : this.run();
     }
 
     private async run(): Promise<void> {
-        const perSecond = this.tenants.length || LOAD_PER_SECOND;
+        const perSecond = this.tenants?.length ?? LOAD_PER_SECOND;
         const started = Date.now();
         for (let n = 0; this.running; n++) {
             const due = started + (n * 1000) / perSecond;
@@ -193,7 +193,7 @@ export class Load {
                 this.failures += 1;
                 continue;
             }
-            void this.post(host, this.tenants.length > 0 ? this.nextTenantEvent(this.tenants[n % perSecond]) : { id: `load-${process.pid}-${n}` });
+            void this.post(host, this.tenants ? this.nextTenantEvent(this.tenants[n % perSecond]) : { id: `load-${process.pid}-${n}` });
         }
     }
 
