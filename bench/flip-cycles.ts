@@ -23,7 +23,12 @@ export interface FlipMeasure {
 
 /** The flip's lines from a `pulumi up`'s output. */
 export function flipLines(output: string): string {
-    const lines = output.split("\n").map((l) => /\b((?:flip|switchover|failback): .*)$/.exec(l)?.[1]).filter((l): l is string => Boolean(l));
+    // A flip's line stands at the start, after the step's status ("...; ") or after "wirebot-failover: "; a diff of the step's script is not one.
+    const lines = output
+        .split("\n")
+        .filter((l) => !l.includes('" => "'))
+        .map((l) => /(?:^\s*|; |wirebot-failover: )((?:flip|switchover|failback): .*)$/.exec(l)?.[1])
+        .filter((l): l is string => Boolean(l));
     return [...new Set(lines)].join("\n");
 }
 
