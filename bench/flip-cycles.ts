@@ -23,11 +23,12 @@ export interface FlipMeasure {
 
 /** The flip's lines from a `pulumi up`'s output. */
 export function flipLines(output: string): string {
-    // A flip's line stands at the start, after the step's status ("...; ") or after "wirebot-failover: "; a diff of the step's script is not one.
+    // A flip's line follows the step's status ("...; "), "wirebot-failover: ", or the four spaces of
+    // pulumi's diagnostics; the diff of the step's script, indented further, is not one.
     const lines = output
         .split("\n")
         .filter((l) => !l.includes('" => "'))
-        .map((l) => /(?:^\s*|; |wirebot-failover: )((?:flip|switchover|failback): .*)$/.exec(l)?.[1])
+        .map((l) => /(?:; |wirebot-failover: |^ {4})((?:flip|switchover|failback): .*)$/.exec(l)?.[1])
         .filter((l): l is string => Boolean(l));
     return [...new Set(lines)].join("\n");
 }

@@ -409,7 +409,7 @@ export async function tenantSection(env: LabEnv, sampler: Sampler, n: number): P
             windowStart + 2000,
             windowEnd - 5000,
         );
-        const disk = (await run(env, "standby", `du -sk ${PATHS.replicaDir} | cut -f1; du -sk ${TENANTS_REPLICA} 2>/dev/null | cut -f1 || echo 0; df -Pk ${PATHS.replicaDir} | awk 'NR == 2 { print $4 }'`)).trim().split("\n").map(Number);
+        const disk = (await run(env, "standby", `du -sk ${PATHS.replicaDir} | cut -f1; { du -sk ${TENANTS_REPLICA} 2>/dev/null || echo 0; } | cut -f1; df -Pk ${PATHS.replicaDir} | awk 'NR == 2 { print $4 }'`)).trim().split("\n").map(Number);
         Object.assign(out, {
             tenant_lag_s_p50: quantile(lag.lags, 0.5),
             tenant_lag_s_p99: quantile(lag.lags, 0.99),

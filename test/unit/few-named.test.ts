@@ -16,10 +16,12 @@ describe("a flip's account with many databases", () => {
         const output = [
             " ++ command:remote:Command primary-serving creating replacement (0s) [diff: ~stdin,triggers]; flip: writes stopped; shipped /a at transaction 3 in 12 ms",
             " ++ command:remote:Command primary-serving creating replacement (0s) [diff: ~stdin,triggers]; flip: writes stopped; shipped /a at transaction 3 in 12 ms",
+            "    flip: fingerprints of 1 databases taken in 3 ms; asking the standby to take over",
             "    wirebot-failover: switchover: writes stopped and shipped (/a at transaction 3 in 12 ms), the standby's replicas matched in 40 ms",
             '      ~ stdin: "pulumi up -s standby   # failback: confirms the standby let go)" => "pulumi up -s standby   # confirms the switchover on the standby"',
+            '        failback: confirms the standby let go)"',
             "Resources: 1 replaced",
         ].join("\n");
-        assert.equal(flipLines(output), "flip: writes stopped; shipped /a at transaction 3 in 12 ms\nswitchover: writes stopped and shipped (/a at transaction 3 in 12 ms), the standby's replicas matched in 40 ms");
+        assert.equal(flipLines(output), "flip: writes stopped; shipped /a at transaction 3 in 12 ms\nflip: fingerprints of 1 databases taken in 3 ms; asking the standby to take over\nswitchover: writes stopped and shipped (/a at transaction 3 in 12 ms), the standby's replicas matched in 40 ms");
     });
 });
