@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { fewNamed } from "../../agent/src/replication/litestream-sync";
+import { fewNamed } from "../../agent/src/core/few-named";
 import { flipLines } from "../../bench/flip-cycles";
 
 describe("a flip's account with many databases", () => {

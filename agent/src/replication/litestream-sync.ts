@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { type AgentConfig, LITESTREAM_SOCKET } from "../../contract";
 import { databasesOf } from "./databases";
 import { commandParallelism, mapBounded } from "../core/bounded";
+import { fewNamed } from "../core/few-named";
 
 /** Litestream's control socket on the primary (enabled in its config, directory made by its unit). */
 const SYNC_TIMEOUT_SECONDS = 30;
@@ -36,14 +37,6 @@ export async function shipFinalWrites(config: AgentConfig, deadline = Deadline.u
     const started = Date.now();
     const shipped = await mapBounded(live, commandParallelism(), (db) => shipOne(db.live, deadline));
     return shipped.length === 0 ? "no database to ship" : `${fewNamed(shipped)} in ${Date.now() - started} ms`;
-}
-
-const NAMED = 3;
-
-/** The first few of a long list by name, the rest counted: a flip's line stays readable with hundreds of tenants. */
-export function fewNamed(items: string[], separator = ", "): string {
-    if (items.length <= NAMED + 1) return items.join(separator);
-    return `${items.slice(0, NAMED).join(separator)}${separator}and ${items.length - NAMED} more databases`;
 }
 
 async function shipOne(live: string, deadline: Deadline): Promise<string> {

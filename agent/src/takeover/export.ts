@@ -17,9 +17,9 @@ export interface ExportEntry {
     bytes?: number;
 }
 
-/** The outbox's manifest: which export this is (the primary names it when it merges), and what it holds. */
 const BACKUP_TIMEOUT_MS = 120_000;
 
+/** The outbox's manifest: which export this is (the primary names it when it merges), and what it holds. */
 export interface ExportManifest {
     id: string;
     at: string;

@@ -13,7 +13,7 @@ import { ensureSpace } from "../core/disk-space";
 import { FILES_DIR, mergeFiles, sha256 } from "./file-handback";
 import { inboxFor, pruneInbox } from "./inbox";
 import { writeState } from "../core/state";
-import { fewNamed } from "../replication/litestream-sync";
+import { fewNamed } from "../core/few-named";
 import { commandParallelism, mapBounded } from "../core/bounded";
 
 export const LITESTREAM_UNIT = "wirebot-litestream.service";
